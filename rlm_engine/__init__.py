@@ -1,0 +1,23 @@
+"""rlm_engine: the headless Recursive Language Model engine behind rlm-tui.
+
+It never imports a UI toolkit; everything a UI shows arrives as typed events (events.py).
+"""
+
+from .clients import ChatClient, ClientOptions, make_client
+from .context import ContextError, check_context_path
+from .errors import BackendError, ConfigError, ReplError, RLMError
+from .events import Event
+from .loop import Run
+from .repl.session import ContextSource, ReplSession
+from .rlm import RLM
+from .specs import ModelSpec, parse_spec
+from .state import RLMResult, RunState
+from .trajectory import TrajectoryWriter, load_trajectory
+
+__all__ = [
+    "RLM", "RLMResult", "Run", "RunState", "Event", "ChatClient", "ClientOptions",
+    "make_client", "ModelSpec", "parse_spec", "ReplSession", "ContextSource",
+    "ContextError", "check_context_path", "RLMError", "BackendError", "ConfigError",
+    "ReplError", "TrajectoryWriter", "load_trajectory",
+]
+__version__ = "0.1.0"

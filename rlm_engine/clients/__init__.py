@@ -1,0 +1,41 @@
+"""Model clients: `make_client(spec)` picks the family from a model spec string."""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from ..errors import ConfigError
+from ..specs import ModelSpec, ollama_host, parse_spec
+from .anthropic_client import AnthropicClient
+from .base import ChatClient, ClientOptions, Completion, StreamItem, TextChunk, ThinkingChunk
+from .ollama_client import OllamaClient
+from .openai_client import OpenAICompatClient
+
+__all__ = [
+    "AnthropicClient", "ChatClient", "ClientOptions", "Completion", "OllamaClient",
+    "OpenAICompatClient", "StreamItem", "TextChunk", "ThinkingChunk", "make_client",
+]
+
+
+def make_client(
+    spec: "str | ModelSpec", *, host: Optional[str] = None,
+    options: Optional[ClientOptions] = None,
+) -> ChatClient:
+    """Build the client for a spec. `host` is the Ollama address for plain Ollama specs.
+
+    Raises ConfigError when a cloud provider's API key is not set.
+    """
+    ms = parse_spec(spec) if isinstance(spec, str) else spec
+    p = ms.provider
+    if p.family == "ollama":
+        return OllamaClient(ms.model, ms.host or ollama_host(host), label=ms.label, options=options)
+    key = os.environ.get(p.key_env or "", "").strip()
+    if not key:
+        raise ConfigError(f"{p.key_env} is not set: it is needed for {ms.label}")
+    base_url = (os.environ.get(p.base_url_env or "") or "").strip() or p.base_url
+    if p.family == "anthropic":
+        return AnthropicClient(ms.model, api_key=key, base_url=base_url, label=ms.label,
+                               options=options)
+    return OpenAICompatClient(ms.model, provider=p.name, api_key=key, base_url=base_url,
+                              key_env=p.key_env or "", label=ms.label, options=options)

@@ -1,0 +1,101 @@
+"""Anthropic, through the official `anthropic` package (Messages API, SSE stream).
+
+``think=True`` turns on extended thinking with ``thinking_budget`` tokens; Anthropic requires
+the default temperature then, so the temperature setting is not sent with it. Newer releases of
+the SDK no longer take ``temperature`` at all (the API stopped accepting sampling settings for
+current models); it is sent only when the installed SDK still has the parameter.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, AsyncIterator, Optional
+
+import anthropic
+
+from ..specs import redact_url
+from ..usage import Usage
+from .base import (
+    ChatClient, ClientOptions, StreamItem, TextChunk, ThinkingChunk, api_error_message, one_line,
+    split_system,
+)
+
+
+class AnthropicClient(ChatClient):
+    provider = "anthropic"
+
+    def __init__(
+        self, model: str, *, api_key: str, base_url: Optional[str],
+        label: Optional[str] = None, options: Optional[ClientOptions] = None,
+    ) -> None:
+        super().__init__(model, label or f"anthropic:{model}", options)
+        self.base_url = base_url
+        self._api_key = api_key
+
+    def _make_sdk(self) -> Any:
+        return anthropic.AsyncAnthropic(
+            api_key=self._api_key, base_url=self.base_url,
+            max_retries=self.options.max_retries, timeout=self.options.timeout,
+        )
+
+    async def _raw_stream(self, messages: list[dict]) -> AsyncIterator[StreamItem]:
+        system, turns = split_system(messages)
+        kwargs: dict[str, Any] = {"max_tokens": self.options.max_tokens}
+        if system:
+            kwargs["system"] = system
+        if self.options.think:
+            budget = max(1024, self.options.thinking_budget)
+            kwargs["thinking"] = {"type": "enabled", "budget_tokens": budget}
+            kwargs["max_tokens"] = max(self.options.max_tokens, budget + 1024)
+        elif self.options.temperature is not None and _takes_temperature(self.sdk()):
+            kwargs["temperature"] = min(1.0, self.options.temperature)
+        stream = await self.sdk().messages.create(
+            model=self.model, messages=turns, stream=True, **kwargs
+        )
+        prompt_tokens = 0
+        completion_tokens = 0
+        async for event in stream:
+            kind = event.type
+            if kind == "content_block_delta":
+                delta = event.delta
+                if delta.type == "text_delta" and delta.text:
+                    yield TextChunk(delta.text)
+                elif delta.type == "thinking_delta" and delta.thinking:
+                    yield ThinkingChunk(delta.thinking)
+            elif kind == "message_start":
+                usage = event.message.usage
+                prompt_tokens = (usage.input_tokens or 0) if usage else 0
+                completion_tokens = (usage.output_tokens or 0) if usage else 0
+            elif kind == "message_delta" and event.usage is not None:
+                completion_tokens = event.usage.output_tokens or completion_tokens
+                prompt_tokens = getattr(event.usage, "input_tokens", None) or prompt_tokens
+        yield Usage(prompt_tokens, completion_tokens)
+
+    def _describe(self, exc: BaseException) -> str:
+        where = redact_url(self.base_url) or "its default address"
+        if isinstance(exc, anthropic.APITimeoutError):
+            return f"anthropic at {where} timed out"
+        if isinstance(exc, anthropic.APIConnectionError):
+            return f"cannot reach anthropic at {where}: check the network or ANTHROPIC_BASE_URL"
+        if isinstance(exc, anthropic.AuthenticationError):
+            return "anthropic rejected the API key: check ANTHROPIC_API_KEY"
+        if isinstance(exc, anthropic.NotFoundError):
+            return f"model '{self.model}' not found at anthropic: {one_line(api_error_message(exc))}"
+        if isinstance(exc, anthropic.RateLimitError):
+            return f"anthropic rate limit hit: {one_line(api_error_message(exc))}"
+        if isinstance(exc, anthropic.APIStatusError):
+            return f"anthropic answered {exc.status_code}: {one_line(api_error_message(exc))}"
+        if "RemoteProtocolError" in type(exc).__name__ or "ReadError" in type(exc).__name__:
+            return f"anthropic at {where} closed the connection mid-reply"
+        return f"anthropic failed: {type(exc).__name__}: {one_line(exc)}"
+
+
+_TAKES_TEMPERATURE: dict[type, bool] = {}
+
+
+def _takes_temperature(sdk: Any) -> bool:
+    cls = type(sdk.messages)
+    if cls not in _TAKES_TEMPERATURE:
+        params = inspect.signature(sdk.messages.create).parameters
+        _TAKES_TEMPERATURE[cls] = "temperature" in params
+    return _TAKES_TEMPERATURE[cls]

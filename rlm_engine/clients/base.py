@@ -1,0 +1,161 @@
+"""What every model client offers the loop: a stream of text, thinking and usage.
+
+Clients wrap the official SDKs. An SDK client holds an HTTP connection pool bound to the event
+loop that created it, and the sync `RLM.completion()` runs a fresh loop per call, so each
+client builds its SDK object lazily, once per running loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Optional, Union
+
+from ..errors import BackendError
+from ..usage import Usage
+
+
+@dataclass(frozen=True)
+class TextChunk:
+    text: str
+
+
+@dataclass(frozen=True)
+class ThinkingChunk:
+    text: str
+
+
+StreamItem = Union[TextChunk, ThinkingChunk, Usage]
+
+
+@dataclass
+class Completion:
+    text: str = ""
+    thinking: str = ""
+    usage: Usage = field(default_factory=Usage)
+    seconds: float = 0.0
+
+
+@dataclass
+class ClientOptions:
+    """Generation settings shared by the client families (each uses what it understands)."""
+
+    temperature: Optional[float] = 0.6
+    think: Optional[bool] = None  # None: the backend's default
+    num_ctx: Optional[int] = 131072  # Ollama only
+    max_tokens: int = 8192  # per reply; Anthropic requires it, others use it as a cap
+    thinking_budget: int = 4096  # Anthropic extended thinking
+    timeout: Optional[float] = 600.0  # seconds per request
+    max_retries: int = 2  # cloud SDKs retry 429/5xx/connection errors this often
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    text = re.sub(r"\s+", " ", str(text)).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class ChatClient(ABC):
+    """A chat model behind one backend. `label` names it in usage tables and events."""
+
+    provider: str = ""
+
+    def __init__(self, model: str, label: str, options: Optional[ClientOptions] = None) -> None:
+        self.model = model
+        self.label = label
+        self.options = options or ClientOptions()
+        self._sdk: Any = None
+        self._sdk_loop: Optional[asyncio.AbstractEventLoop] = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.label}>"
+
+    # -- SDK object per event loop ---------------------------------------------------------
+    def sdk(self) -> Any:
+        loop = asyncio.get_running_loop()
+        if self._sdk is None or self._sdk_loop is not loop:
+            self._sdk = self._make_sdk()
+            self._sdk_loop = loop
+        return self._sdk
+
+    @abstractmethod
+    def _make_sdk(self) -> Any: ...
+
+    # -- streaming -------------------------------------------------------------------------
+    @abstractmethod
+    def _raw_stream(self, messages: list[dict]) -> AsyncIterator[StreamItem]:
+        """Yield chunks from the SDK; library exceptions pass through."""
+
+    @abstractmethod
+    def _describe(self, exc: BaseException) -> str:
+        """One line for a library exception."""
+
+    async def stream(self, messages: list[dict]) -> AsyncIterator[StreamItem]:
+        """Stream a reply. `messages` are {"role", "content"}; a system message may lead.
+
+        Raises BackendError (with the text streamed so far in ``partial``) on any failure.
+        """
+        partial: list[str] = []
+        try:
+            async for item in self._raw_stream(messages):
+                if isinstance(item, TextChunk):
+                    partial.append(item.text)
+                yield item
+        except (BackendError, asyncio.CancelledError, GeneratorExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - every library error becomes one line
+            message = self._describe(exc)
+            if partial:
+                message += f" (after {len(''.join(partial))} characters of reply)"
+            raise BackendError(message, partial="".join(partial), model=self.label) from exc
+
+    async def complete(self, messages: list[dict]) -> Completion:
+        """The whole reply at once (sub-calls use this)."""
+        start = time.perf_counter()
+        out = Completion()
+        text: list[str] = []
+        thinking: list[str] = []
+        async for item in self.stream(messages):
+            if isinstance(item, TextChunk):
+                text.append(item.text)
+            elif isinstance(item, ThinkingChunk):
+                thinking.append(item.text)
+            else:
+                out.usage = item
+        out.text = "".join(text)
+        out.thinking = "".join(thinking)
+        out.seconds = time.perf_counter() - start
+        return out
+
+    async def aclose(self) -> None:
+        sdk, self._sdk = self._sdk, None
+        if sdk is None:
+            return
+        closer = getattr(sdk, "close", None) or getattr(sdk, "aclose", None)
+        if closer is not None:
+            try:
+                result = closer()
+                if asyncio.iscoroutine(result):
+                    await result
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
+
+
+def split_system(messages: list[dict]) -> tuple[str, list[dict]]:
+    """Pull system messages out (Anthropic takes them apart from the turns)."""
+    system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+    return system, [m for m in messages if m["role"] != "system"]
+
+
+def api_error_message(exc: Any) -> str:
+    """The human message inside an OpenAI/Anthropic SDK status error's JSON body."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict):
+        err = body.get("error", body)
+        if isinstance(err, dict) and err.get("message"):
+            return str(err["message"])
+        if isinstance(err, str):
+            return err
+    return str(getattr(exc, "message", exc))

@@ -1,0 +1,65 @@
+"""Ollama, local or remote, through the official `ollama` package (NDJSON /api/chat)."""
+
+from __future__ import annotations
+
+from typing import Any, AsyncIterator, Optional
+
+import httpx
+import ollama
+
+from ..specs import redact_url
+from ..usage import Usage
+from .base import ChatClient, ClientOptions, StreamItem, TextChunk, ThinkingChunk, one_line
+
+
+class OllamaClient(ChatClient):
+    provider = "ollama"
+
+    def __init__(
+        self, model: str, host: str, label: Optional[str] = None,
+        options: Optional[ClientOptions] = None,
+    ) -> None:
+        super().__init__(model, label or model, options)
+        self.host = host
+
+    def _make_sdk(self) -> Any:
+        timeout = httpx.Timeout(self.options.timeout, connect=10.0)
+        return ollama.AsyncClient(host=self.host, timeout=timeout)
+
+    async def _raw_stream(self, messages: list[dict]) -> AsyncIterator[StreamItem]:
+        opts: dict[str, Any] = {}
+        if self.options.num_ctx:
+            opts["num_ctx"] = self.options.num_ctx
+        if self.options.temperature is not None:
+            opts["temperature"] = self.options.temperature
+        if self.options.max_tokens:
+            opts["num_predict"] = self.options.max_tokens
+        stream = await self.sdk().chat(
+            model=self.model, messages=messages, stream=True,
+            think=self.options.think, options=opts,
+        )
+        async for part in stream:
+            msg = part.message
+            if msg is not None:
+                if msg.thinking:
+                    yield ThinkingChunk(msg.thinking)
+                if msg.content:
+                    yield TextChunk(msg.content)
+            if part.done:
+                yield Usage(part.prompt_eval_count or 0, part.eval_count or 0)
+
+    def _describe(self, exc: BaseException) -> str:
+        where = redact_url(self.host)
+        if isinstance(exc, ConnectionError) or isinstance(exc, httpx.ConnectError):
+            return (f"cannot reach Ollama at {where}: start it with `ollama serve`, "
+                    f"or pick another model")
+        if isinstance(exc, ollama.ResponseError):
+            if exc.status_code == 404 or "not found" in str(exc.error).lower():
+                return (f"model '{self.model}' not found on Ollama at {where}: "
+                        f"pull it with `ollama pull {self.model}`")
+            return f"Ollama at {where} answered {exc.status_code}: {one_line(exc.error)}"
+        if isinstance(exc, httpx.TimeoutException):
+            return f"Ollama at {where} timed out"
+        if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
+            return f"Ollama at {where} closed the connection mid-reply"
+        return f"Ollama at {where} failed: {type(exc).__name__}: {one_line(exc)}"

@@ -1,0 +1,80 @@
+"""OpenAI and the OpenAI-compatible providers (Together, Groq, Fireworks, OpenRouter).
+
+One client class, through the official `openai` package: streaming chat completions with
+``stream_options.include_usage`` so the last chunk carries the token counts. Providers that
+stream reasoning as ``reasoning_content`` or ``reasoning`` on the delta get it shown as thinking.
+"""
+
+from __future__ import annotations
+
+from typing import Any, AsyncIterator, Optional
+
+import openai
+
+from ..specs import redact_url
+from ..usage import Usage
+from .base import (
+    ChatClient, ClientOptions, StreamItem, TextChunk, ThinkingChunk, api_error_message, one_line,
+)
+
+
+class OpenAICompatClient(ChatClient):
+    def __init__(
+        self, model: str, *, provider: str, api_key: str, base_url: Optional[str],
+        key_env: str = "", label: Optional[str] = None, options: Optional[ClientOptions] = None,
+    ) -> None:
+        super().__init__(model, label or f"{provider}:{model}", options)
+        self.provider = provider
+        self.base_url = base_url
+        self.key_env = key_env
+        self._api_key = api_key
+
+    def _make_sdk(self) -> Any:
+        return openai.AsyncOpenAI(
+            api_key=self._api_key, base_url=self.base_url,
+            max_retries=self.options.max_retries, timeout=self.options.timeout,
+        )
+
+    async def _raw_stream(self, messages: list[dict]) -> AsyncIterator[StreamItem]:
+        kwargs: dict[str, Any] = {}
+        if self.options.temperature is not None:
+            kwargs["temperature"] = self.options.temperature
+        if self.options.max_tokens:
+            kwargs["max_tokens"] = self.options.max_tokens
+        stream = await self.sdk().chat.completions.create(
+            model=self.model, messages=messages, stream=True,
+            stream_options={"include_usage": True}, **kwargs,
+        )
+        async for chunk in stream:
+            for choice in chunk.choices or ():
+                delta = choice.delta
+                if delta is None:
+                    continue
+                extra = getattr(delta, "model_extra", None) or {}
+                reasoning = extra.get("reasoning_content") or extra.get("reasoning")
+                if isinstance(reasoning, str) and reasoning:
+                    yield ThinkingChunk(reasoning)
+                if delta.content:
+                    yield TextChunk(delta.content)
+            if chunk.usage is not None:
+                yield Usage(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
+
+    def _describe(self, exc: BaseException) -> str:
+        where = redact_url(self.base_url) or "its default address"
+        name = self.provider
+        if isinstance(exc, openai.APITimeoutError):
+            return f"{name} at {where} timed out"
+        if isinstance(exc, openai.APIConnectionError):
+            return f"cannot reach {name} at {where}: check the network or {name.upper()}_BASE_URL"
+        if isinstance(exc, openai.AuthenticationError):
+            return f"{name} rejected the API key: check {self.key_env}"
+        if isinstance(exc, openai.NotFoundError):
+            return f"model '{self.model}' not found at {name}: {one_line(api_error_message(exc))}"
+        if isinstance(exc, openai.RateLimitError):
+            return f"{name} rate limit hit: {one_line(api_error_message(exc))}"
+        if isinstance(exc, openai.APIStatusError):
+            return f"{name} answered {exc.status_code}: {one_line(api_error_message(exc))}"
+        if "RemoteProtocolError" in type(exc).__name__ or "ReadError" in type(exc).__name__:
+            return f"{name} at {where} closed the connection mid-reply"
+        return f"{name} failed: {type(exc).__name__}: {one_line(exc)}"
+

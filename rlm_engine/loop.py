@@ -1,0 +1,400 @@
+"""One RLM run: stream the root model, run its code, feed back the output, until FINAL.
+
+A `Run` is an async iterable of events. The work happens in a task of its own, so a consumer
+that stops reading does not stall the worker, and `cancel()` can stop it at any await: the
+stream is closed and running code is interrupted (killed if it ignores that) within a second.
+Every run ends with exactly one of FinalAnswer / RunFailed / RunCancelled, then RunFinished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+import uuid
+from typing import TYPE_CHECKING, Any, AsyncIterator, Optional
+
+from . import events as ev
+from . import parsing, prompts
+from .clients.base import ChatClient, TextChunk, ThinkingChunk
+from .errors import BackendError, RLMError
+from .output import OutputCapture
+from .repl.session import BlockResult, ContextSource, ReplSession
+from .state import RunState
+from .trajectory import TrajectoryWriter
+from .usage import Usage
+
+if TYPE_CHECKING:
+    from .rlm import RLM
+
+LIVE_OUTPUT_CHARS = 2_000_000  # per block, streamed as events; the rest is counted, not sent
+
+
+class _Stop(Exception):
+    """A run limit or a fatal reply ended the run (reason, message)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class Run:
+    def __init__(self, rlm: "RLM", prompt: str, context: Optional[ContextSource],
+                 repl: Optional[ReplSession] = None) -> None:
+        self.rlm = rlm
+        self.prompt = prompt
+        self.run_id = uuid.uuid4().hex[:12]
+        self.state = RunState()
+        self._context = context
+        self._repl = repl
+        self._own_repl = repl is None
+        self._queue: asyncio.Queue = asyncio.Queue()
+        self._task: Optional[asyncio.Task] = None
+        self._t0 = time.monotonic()
+        self._stop_reason: Optional[str] = None
+        self._limit: Optional[_Stop] = None
+        self._timer: Optional[asyncio.TimerHandle] = None
+        self._calls = itertools.count(1)
+        self._sub_sem = asyncio.Semaphore(max(1, rlm.max_concurrent_subcalls))
+        self._last_reply = ""
+        self._writer: Optional[TrajectoryWriter] = None
+        if rlm.save_trajectory:
+            self._writer = TrajectoryWriter.for_run(
+                self.run_id, rlm.trajectory_dir, secrets=rlm.secrets())
+
+    # -- public ----------------------------------------------------------------------------
+    @property
+    def trajectory_path(self) -> Optional[str]:
+        return str(self._writer.path) if self._writer else None
+
+    @property
+    def result(self):
+        return self.state.result(self.trajectory_path)
+
+    @property
+    def done(self) -> bool:
+        return self._task is not None and self._task.done()
+
+    def start(self) -> "Run":
+        if self._task is None:
+            self._t0 = time.monotonic()
+            self._task = asyncio.create_task(self._main(), name=f"rlm-run-{self.run_id}")
+            if self.rlm.max_timeout:
+                self._timer = asyncio.get_running_loop().call_later(
+                    self.rlm.max_timeout, self._stop, "max_timeout")
+        return self
+
+    def cancel(self) -> None:
+        """Stop the run; it ends with RunCancelled and keeps what it had."""
+        self._stop("cancelled")
+
+    def __aiter__(self) -> AsyncIterator[ev.Event]:
+        self.start()
+        return self._events()
+
+    async def _events(self) -> AsyncIterator[ev.Event]:
+        while True:
+            item = await self._queue.get()
+            if item is None:
+                return
+            yield item
+
+    async def wait(self):
+        self.start()
+        assert self._task is not None
+        await asyncio.shield(self._task)
+        return self.result
+
+    # -- plumbing --------------------------------------------------------------------------
+    def _stop(self, reason: str) -> None:
+        if self._stop_reason is None and self._task is not None and not self._task.done():
+            self._stop_reason = reason
+            self._task.cancel()
+
+    def emit(self, cls: type, **fields: Any) -> ev.Event:
+        e = cls(t=round(time.monotonic() - self._t0, 4), run_id=self.run_id, depth=0, **fields)
+        self.state.apply(e)
+        if self._writer is not None:
+            self._writer.write(e)
+        self._queue.put_nowait(e)
+        return e
+
+    def _usage_updated(self) -> None:
+        summary = self.state.usage()
+        self.emit(ev.UsageUpdated, by_model=summary["by_model"],
+                  total_tokens=self.state.total_tokens)
+        budget = self.rlm.max_tokens
+        if budget and self.state.total_tokens >= budget and self._limit is None:
+            self._limit = _Stop("max_tokens", f"token budget of {budget:,} reached "
+                                              f"({self.state.total_tokens:,} tokens used)")
+
+    def _check_limit(self) -> None:
+        if self._limit is not None:
+            raise self._limit
+
+    def _partial(self) -> str:
+        return parsing.prose_of(self._last_reply)
+
+    # -- the run ---------------------------------------------------------------------------
+    async def _main(self) -> None:
+        try:
+            await self._body()
+        except asyncio.CancelledError:
+            if self._stop_reason == "max_timeout":
+                self.emit(ev.RunFailed, reason="max_timeout", partial_answer=self._partial(),
+                          error=f"time limit of {self.rlm.max_timeout:g} s reached")
+            else:
+                self.emit(ev.RunCancelled, partial_answer=self._partial())
+        except _Stop as stop:
+            self.emit(ev.RunFailed, reason=stop.reason, error=str(stop),
+                      partial_answer=self._partial())
+        except BackendError as exc:
+            self.emit(ev.RunFailed, reason="backend", error=str(exc),
+                      partial_answer=self._partial())
+        except RLMError as exc:
+            self.emit(ev.RunFailed, reason="repl", error=str(exc), partial_answer=self._partial())
+        except Exception as exc:  # noqa: BLE001 - a run never raises into the UI
+            self.emit(ev.RunFailed, reason="internal", partial_answer=self._partial(),
+                      error=f"internal error: {type(exc).__name__}: {exc}")
+        finally:
+            if self._timer is not None:
+                self._timer.cancel()
+            await self._finish()
+
+    async def _finish(self) -> None:
+        try:
+            if self._own_repl and self._repl is not None:
+                await asyncio.shield(self._repl.close())
+        except (Exception, asyncio.CancelledError):  # noqa: BLE001 - closing is best effort
+            pass
+        st = self.state
+        self.emit(ev.RunFinished, status=st.status, answer=st.answer,
+                  iterations=len(st.iterations),
+                  total_time=round(time.monotonic() - self._t0, 4), usage=st.usage())
+        if self._writer is not None:
+            self._writer.close()
+        self._queue.put_nowait(None)
+
+    async def _body(self) -> None:
+        rlm = self.rlm
+        if self._repl is None:
+            self._repl = ReplSession(memory_mb=rlm.memory_mb, block_timeout=rlm.block_timeout)
+        await self._repl.start()
+        info = ev.ContextInfo()
+        if self._context is not None:
+            info = ev.ContextInfo(**await self._repl.set_context(self._context))
+        elif self._repl.context_info:
+            info = ev.ContextInfo(**self._repl.context_info)
+        system = rlm.system_prompt or prompts.system_prompt(
+            info, rlm.recursive_client.label, rlm.num_ctx)
+        messages = [{"role": "system", "content": system},
+                    {"role": "user", "content": prompts.first_message(self.prompt)}]
+        self.emit(ev.RunStarted, prompt=self.prompt, model=rlm.root_client.label,
+                  recursive_model=rlm.recursive_client.label, max_iterations=rlm.max_iterations,
+                  context=info, system_prompt=system, started_at=time.time(),
+                  settings=rlm.settings())
+        nudged = False
+        for iteration in range(1, rlm.max_iterations + 1):
+            self.emit(ev.IterationStarted, iteration=iteration)
+            reply = await self._reply(iteration, messages)
+            messages.append({"role": "assistant", "content": reply})
+            blocks = parsing.code_blocks(reply)
+            final = parsing.find_final(reply)
+            if blocks:
+                nudged = False
+                answer, text = await self._run_blocks(iteration, blocks, final)
+                if answer is not None:
+                    return
+            elif final is not None:
+                if await self._give_final(iteration, final):
+                    return
+                text = prompts.feedback([], [], self._final_error)
+            elif not nudged:
+                nudged = True
+                text = prompts.NUDGE
+            else:
+                self.emit(ev.FinalAnswer, answer=parsing.prose_of(reply) or reply.strip(),
+                          iteration=iteration, source="plain")
+                return
+            self._check_limit()
+            messages.append({"role": "user", "content": text})
+            self.emit(ev.FeedbackSent, iteration=iteration, text=text)
+        await self._last_chance(rlm.max_iterations + 1, messages)
+
+    async def _last_chance(self, iteration: int, messages: list[dict]) -> None:
+        messages.append({"role": "user", "content": prompts.LAST_CHANCE})
+        self.emit(ev.FeedbackSent, iteration=iteration - 1, text=prompts.LAST_CHANCE)
+        self.emit(ev.IterationStarted, iteration=iteration)
+        reply = await self._reply(iteration, messages)
+        final = parsing.find_final(reply)
+        answer = None
+        if final is not None and final.kind == "FINAL":
+            answer = final.value
+        elif final is not None:
+            value, _err = await self._repl.get_variable(final.value)  # type: ignore[union-attr]
+            answer = value
+        if answer is None:
+            answer = parsing.prose_of(reply) or reply.strip()
+        self.emit(ev.FinalAnswer, answer=answer, iteration=iteration, source="forced")
+
+    # -- one reply -------------------------------------------------------------------------
+    async def _reply(self, iteration: int, messages: list[dict]) -> str:
+        self._check_limit()
+        client = self.rlm.root_client
+        text: list[str] = []
+        thinking: list[str] = []
+        usage: Optional[Usage] = None
+        cut = False
+        start = time.monotonic()
+        watch = parsing.InventionWatch()
+        try:
+            async with contextlib.aclosing(client.stream(messages)) as stream:
+                async for item in stream:
+                    if isinstance(item, TextChunk):
+                        text.append(item.text)
+                        self.emit(ev.TokenDelta, iteration=iteration, text=item.text)
+                        if watch.feed(item.text):
+                            cut = True
+                            break
+                    elif isinstance(item, ThinkingChunk):
+                        thinking.append(item.text)
+                        self.emit(ev.ThinkingDelta, iteration=iteration, text=item.text)
+                    else:
+                        usage = item
+        except (BackendError, asyncio.CancelledError):
+            self._record_reply(iteration, "".join(text), "".join(thinking), usage, start,
+                               messages, False)
+            raise
+        reply = "".join(text)
+        if cut or parsing.invention_point(reply) is not None:
+            reply, cut = parsing.cut_invented(reply)
+        self._record_reply(iteration, reply, "".join(thinking), usage, start, messages, cut)
+        if not reply.strip():
+            raise _Stop("empty_reply", f"{client.label} returned an empty reply")
+        self._check_limit()
+        return reply
+
+    def _record_reply(self, iteration: int, reply: str, thinking: str, usage: Optional[Usage],
+                      start: float, messages: list[dict], cut: bool) -> None:
+        if usage is None:  # stream cut short: estimate at ~4 characters a token
+            prompt_chars = sum(len(m["content"]) for m in messages)
+            usage = Usage(prompt_chars // 4, (len(reply) + len(thinking)) // 4)
+        self._last_reply = reply or self._last_reply
+        self.emit(ev.ReplyFinished, iteration=iteration, text=reply, thinking=thinking,
+                  model=self.rlm.root_client.label, usage=usage,
+                  duration=round(time.monotonic() - start, 4), cut=cut)
+        self._usage_updated()
+
+    # -- code ------------------------------------------------------------------------------
+    async def _run_blocks(self, iteration: int, blocks: list[parsing.Block],
+                          final: Optional[parsing.Final]) -> tuple[Optional[str], str]:
+        """Run a reply's blocks in order. Returns (answer, feedback): the answer when the run
+        is over, else the text to send back."""
+        assert self._repl is not None
+        parts: list[str] = []
+        variables: list[str] = []
+        failed = False
+        for i, block in enumerate(blocks):
+            res, output = await self._run_block(iteration, i, block.code)
+            parts.append(prompts.block_feedback(i, len(blocks), block.code, output, res.error,
+                                                res.duration))
+            variables = [v["name"] for v in res.variables]
+            if res.final is not None:
+                self.emit(ev.FinalAnswer, answer=res.final, iteration=iteration,
+                          source=res.final_source or "FINAL")
+                return res.final, ""
+            self._check_limit()
+            if res.error:
+                failed = True
+                if i + 1 < len(blocks):
+                    parts.append(f"Blocks {i + 2}–{len(blocks)} were not run because block "
+                                 f"{i + 1} failed." if i + 2 < len(blocks) else
+                                 f"Block {len(blocks)} was not run because block {i + 1} failed.")
+                break
+        self._final_error = None
+        if final is not None and not failed:
+            if await self._give_final(iteration, final):
+                return self.state.answer, ""
+        elif final is not None:
+            self._final_error = ("Your FINAL was ignored because your code failed; fix the code "
+                                 "first, then answer.")
+        return None, prompts.feedback(parts, variables, self._final_error)
+
+    _final_error: Optional[str] = None
+
+    async def _give_final(self, iteration: int, final: parsing.Final) -> bool:
+        """Emit the answer for a FINAL/FINAL_VAR written in prose. False (with
+        self._final_error set) when FINAL_VAR names a missing variable."""
+        self._final_error = None
+        if final.kind == "FINAL":
+            self.emit(ev.FinalAnswer, answer=final.value, iteration=iteration, source="FINAL")
+            return True
+        assert self._repl is not None
+        value, error = await self._repl.get_variable(final.value)
+        if value is None:
+            self._final_error = (f"FINAL_VAR({final.value}) failed: {error}. Create the "
+                                 f"variable in a ```repl block first, or answer with FINAL(...).")
+            return False
+        self.emit(ev.FinalAnswer, answer=value, iteration=iteration, source="FINAL_VAR")
+        return True
+
+    async def _run_block(self, iteration: int, index: int, code: str) -> tuple[BlockResult, str]:
+        assert self._repl is not None
+        capture = OutputCapture(self.rlm.max_output_chars)
+        live = [0]
+
+        def on_output(stream: str, text: str) -> None:
+            capture.add(text)
+            if live[0] < LIVE_OUTPUT_CHARS:
+                piece = text[: LIVE_OUTPUT_CHARS - live[0]]
+                live[0] += len(piece)
+                self.emit(ev.CodeOutput, iteration=iteration, index=index, stream=stream,
+                          text=piece)
+
+        async def on_query(prompts_: list, model: Optional[str]) -> list:
+            return await self._subcalls(iteration, index, prompts_, model)
+
+        self.emit(ev.CodeBlockStarted, iteration=iteration, index=index, code=code)
+        res = await self._repl.execute(code, on_output=on_output, on_query=on_query)
+        if capture.total > live[0]:
+            self.emit(ev.CodeOutput, iteration=iteration, index=index, stream="stderr",
+                      text=f"\n[rlm-tui: {capture.total - live[0]:,} more characters of output "
+                           f"were not streamed]\n")
+        self.emit(ev.CodeBlockFinished, iteration=iteration, index=index,
+                  duration=round(res.duration, 6), error=res.error, output_chars=capture.total,
+                  variables=tuple(ev.VarInfo(**v) for v in res.variables), final=res.final,
+                  restarted=res.restarted)
+        output = capture.text()
+        if res.restarted and res.error:
+            output += ("\n" if output else "") + res.error
+        return res, output
+
+    # -- sub-calls -------------------------------------------------------------------------
+    async def _subcalls(self, iteration: int, index: int, prompts_: list,
+                        model: Optional[str]) -> list:
+        client = self.rlm.client_for(model) if model else self.rlm.recursive_client
+        return list(await asyncio.gather(
+            *(self._subcall(client, iteration, index, str(p)) for p in prompts_)))
+
+    async def _subcall(self, client: ChatClient, iteration: int, index: int,
+                       prompt: str) -> dict:
+        call_id = f"{self.run_id}.{next(self._calls)}"
+        self.emit(ev.SubCallStarted, call_id=call_id, iteration=iteration, index=index,
+                  model=client.label, prompt_preview=prompt[:500], prompt_chars=len(prompt))
+        if self._limit is not None:
+            error = f"{self._limit}: no more sub-calls"
+            self.emit(ev.SubCallFinished, call_id=call_id, model=client.label, error=error)
+            return {"error": error}
+        start = time.monotonic()
+        try:
+            async with self._sub_sem:
+                done = await client.complete([{"role": "user", "content": prompt}])
+        except BackendError as exc:
+            self.emit(ev.SubCallFinished, call_id=call_id, model=client.label, error=str(exc),
+                      duration=round(time.monotonic() - start, 4))
+            return {"error": str(exc)}
+        self.emit(ev.SubCallFinished, call_id=call_id, model=client.label, answer=done.text,
+                  usage=done.usage, duration=round(time.monotonic() - start, 4))
+        self._usage_updated()
+        return {"text": done.text}

@@ -1,0 +1,544 @@
+"""The REPL worker: runs model code in its own process, with a persistent namespace.
+
+Started by `rlm_engine.repl.session.ReplSession` as ``python -u worker.py FD [MEMORY_MB]``;
+FD is one end of a socketpair. This file imports only the standard library (it starts in
+tens of milliseconds and never loads the engine, its clients or any API key).
+
+Wire protocol (both directions): a message is one line of JSON (the header), followed by
+``header["nbytes"]`` raw bytes when that key is present (the payload: big data such as the
+context travels raw, never inside JSON).
+
+engine -> worker
+  {"op": "context", "kind": "text"|"pickle"|"path"|"none", "name": str, "nbytes": n} + data
+        -> {"op": "context_ok", "info": {...}} | {"op": "context_error", "error": str}
+  {"op": "exec", "id": n, "code": str}
+        -> any number of {"op": "out", "stream": "stdout"|"stderr", "data": str}
+           and {"op": "llm_query", "qid": q, "prompts": [str], "model": str|null}
+        -> {"op": "done", "id": n, "error": str|null, "traceback": str, "final": str|null,
+            "final_source": str|null, "variables": [...], "duration": s}
+  {"op": "llm_result", "qid": q, "results": [{"text": str} | {"error": str}]}
+  {"op": "get_var", "name": str} -> {"op": "var", "name": str, "value": str} | {"op": "var", "error": str}
+  {"op": "vars"} -> {"op": "vars", "variables": [...]}
+  {"op": "ping"} -> {"op": "pong"}
+SIGINT interrupts the running block (KeyboardInterrupt inside model code); between blocks
+and while a protocol message is being written it is deferred or ignored, so the stream never
+tears. EOF on the socket ends the worker; so does the death of its parent.
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import io
+import json
+import linecache
+import os
+import pickle
+import reprlib
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+import types
+
+# ---------------------------------------------------------------------------------------
+# framing
+
+
+class Channel:
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.inbuf = bytearray()
+        self.lock = threading.Lock()
+
+    def send(self, header: dict, payload: bytes = b"") -> None:
+        if payload:
+            header["nbytes"] = len(payload)
+        data = json.dumps(header, ensure_ascii=False).encode("utf-8", "surrogatepass") + b"\n"
+        with protected(), self.lock:
+            self.sock.sendall(data)
+            if payload:
+                self.sock.sendall(payload)
+
+    def recv(self) -> tuple[dict, bytes]:
+        """Read one message. A KeyboardInterrupt can land in sock.recv; bytes already read
+        stay in self.inbuf, so the stream stays whole."""
+        while True:
+            nl = self.inbuf.find(b"\n")
+            if nl >= 0:
+                break
+            chunk = self.sock.recv(1 << 16)
+            if not chunk:
+                os._exit(0)
+            self.inbuf += chunk
+        header = json.loads(bytes(self.inbuf[:nl]))
+        need = int(header.get("nbytes", 0))
+        start = nl + 1
+        if need and len(self.inbuf) - start < need:
+            # Large payload: read straight into a buffer of the right size.
+            payload = bytearray(need)
+            have = len(self.inbuf) - start
+            payload[:have] = self.inbuf[start:]
+            del self.inbuf[:]
+            view = memoryview(payload)
+            while have < need:
+                n = self.sock.recv_into(view[have:], min(need - have, 1 << 24))
+                if not n:
+                    os._exit(0)
+                have += n
+            return header, bytes(payload) if need < (1 << 20) else payload
+        payload = bytes(self.inbuf[start:start + need])
+        del self.inbuf[:start + need]
+        return header, payload
+
+
+# ---------------------------------------------------------------------------------------
+# interrupt handling: KeyboardInterrupt only inside model code, never mid-message
+
+
+class _State:
+    in_user = False
+    protect = 0
+    pending = False
+
+
+STATE = _State()
+MAIN = threading.main_thread()
+
+
+class protected:
+    def __enter__(self):
+        if threading.current_thread() is MAIN:
+            STATE.protect += 1
+
+    def __exit__(self, *exc):
+        if threading.current_thread() is not MAIN:
+            return False
+        STATE.protect -= 1
+        if STATE.protect == 0 and STATE.pending and STATE.in_user and exc[0] is None:
+            STATE.pending = False
+            raise KeyboardInterrupt
+        return False
+
+
+def _on_sigint(signum, frame):
+    if not STATE.in_user:
+        return
+    if STATE.protect:
+        STATE.pending = True
+        return
+    raise KeyboardInterrupt
+
+
+# ---------------------------------------------------------------------------------------
+# output streams: chunks go to the engine while the code runs
+
+
+class OutStream(io.TextIOBase):
+    FLUSH_BYTES = 1 << 16
+    FLUSH_SECONDS = 0.02
+
+    def __init__(self, chan: Channel, name: str) -> None:
+        self.chan = chan
+        self._name = name
+        self.parts: list[str] = []
+        self.size = 0
+        self.last = 0.0
+        self.block_lock = threading.Lock()
+
+    @property
+    def name(self):
+        return f"<{self._name}>"
+
+    def writable(self):
+        return True
+
+    def isatty(self):
+        return False
+
+    def write(self, s):
+        if not isinstance(s, str):
+            raise TypeError(f"write() argument must be str, not {type(s).__name__}")
+        if not s:
+            return 0
+        with self.block_lock:
+            self.parts.append(s)
+            self.size += len(s)
+            due = self.size >= self.FLUSH_BYTES or (
+                "\n" in s and time.monotonic() - self.last >= self.FLUSH_SECONDS)
+        if due:
+            self.flush()
+        return len(s)
+
+    def flush(self):
+        with self.block_lock:
+            if not self.parts:
+                return
+            data = "".join(self.parts)
+            self.parts, self.size = [], 0
+            self.last = time.monotonic()
+        for i in range(0, len(data), self.FLUSH_BYTES):
+            self.chan.send({"op": "out", "stream": self._name, "data": data[i:i + self.FLUSH_BYTES]})
+
+
+def _flusher(streams):
+    while True:
+        time.sleep(0.05)
+        for s in streams:
+            try:
+                s.flush()
+            except Exception:
+                pass
+
+
+# ---------------------------------------------------------------------------------------
+# the namespace and its helpers
+
+
+class LLMQueryError(Exception):
+    """A sub-call failed; model code can catch this and go on."""
+
+
+class _FinalSignal(BaseException):
+    def __init__(self, value: str, source: str) -> None:
+        self.value = value
+        self.source = source
+
+
+INJECTED = {"context", "llm_query", "llm_query_batched", "FINAL", "FINAL_VAR", "SHOW_VARS",
+            "LLMQueryError", "answer", "rlm_query"}
+
+
+class Worker:
+    def __init__(self, chan: Channel) -> None:
+        self.chan = chan
+        self.ns: dict = {}
+        self.qid = 0
+        self.block = 0
+        self.stdout = OutStream(chan, "stdout")
+        self.stderr = OutStream(chan, "stderr")
+        self.repr = reprlib.Repr()
+        self.repr.maxstring = 100
+        self.repr.maxother = 100
+        self.repr.maxlist = self.repr.maxtuple = self.repr.maxset = self.repr.maxdict = 8
+        self.reset_namespace()
+
+    def reset_namespace(self) -> None:
+        ctx = self.ns.get("context")
+        self.ns.clear()
+        self.ns.update({
+            "__name__": "__main__",
+            "__builtins__": __builtins__,
+            "context": ctx,
+            "llm_query": self.llm_query,
+            "llm_query_batched": self.llm_query_batched,
+            "FINAL": self.final,
+            "FINAL_VAR": self.final_var,
+            "SHOW_VARS": self.show_vars,
+            "LLMQueryError": LLMQueryError,
+            "answer": {"content": "", "ready": False},
+        })
+
+    # -- functions model code calls --------------------------------------------------------
+    def _query(self, prompts: list, model) -> list:
+        self.stdout.flush()
+        self.stderr.flush()
+        self.qid += 1
+        qid = self.qid
+        self.chan.send({"op": "llm_query", "qid": qid, "prompts": [str(p) for p in prompts],
+                        "model": model})
+        while True:
+            header, _ = self.chan.recv()
+            if header.get("op") == "llm_result" and header.get("qid") == qid:
+                return header["results"]
+            # anything else (a stale result from an interrupted call) is dropped
+
+    def llm_query(self, prompt, model=None) -> str:
+        """Ask the sub-LLM one question; returns its answer as a string."""
+        (result,) = self._query([prompt], model)
+        if "error" in result:
+            raise LLMQueryError(result["error"])
+        return result["text"]
+
+    def llm_query_batched(self, prompts, model=None) -> list:
+        """Ask many questions at once (they run concurrently); returns answers in order."""
+        prompts = list(prompts)
+        if not prompts:
+            return []
+        results = self._query(prompts, model)
+        failed = [i for i, r in enumerate(results) if "error" in r]
+        if failed:
+            err = LLMQueryError(f"{len(failed)} of {len(prompts)} sub-calls failed; first: "
+                                f"{results[failed[0]]['error']}")
+            err.results = [r.get("text") for r in results]
+            raise err
+        return [r["text"] for r in results]
+
+    def final(self, value="") -> None:
+        raise _FinalSignal(str(value), "FINAL")
+
+    def final_var(self, name) -> None:
+        if isinstance(name, str):
+            key = name.strip().strip("'\"")
+            if key in self.ns:
+                raise _FinalSignal(_as_text(self.ns[key]), "FINAL_VAR")
+            if key.isidentifier():
+                raise NameError(f"FINAL_VAR: there is no variable named {key!r}")
+            raise _FinalSignal(name, "FINAL_VAR")
+        raise _FinalSignal(_as_text(name), "FINAL_VAR")
+
+    def show_vars(self) -> None:
+        for v in self.variables():
+            size = f" len={v['size']}" if v["size"] is not None else ""
+            print(f"{v['name']}: {v['type']}{size}  {v['preview']}")
+
+    # -- introspection ---------------------------------------------------------------------
+    def variables(self) -> list:
+        out = []
+        for name, value in list(self.ns.items()):
+            if name.startswith("_") or name in INJECTED and name != "context":
+                continue
+            if isinstance(value, types.ModuleType):
+                continue
+            out.append(self.describe(name, value))
+            if len(out) >= 500:
+                break
+        return out
+
+    def describe(self, name: str, value) -> dict:
+        size = None
+        if isinstance(value, (str, bytes, bytearray, list, tuple, dict, set, frozenset)):
+            size = len(value)
+        try:
+            nbytes = sys.getsizeof(value)
+        except Exception:
+            nbytes = 0
+        if type(value).__module__ == "builtins" or isinstance(
+                value, (types.FunctionType, type)):
+            try:
+                preview = self.repr.repr(value)
+            except Exception:
+                preview = f"<{type(value).__name__}>"
+        else:
+            preview = f"<{type(value).__name__} object>"
+        return {"name": name, "type": type(value).__name__, "size": size, "nbytes": nbytes,
+                "preview": preview[:200]}
+
+    # -- running a block -------------------------------------------------------------------
+    def execute(self, code: str) -> dict:
+        self.block += 1
+        filename = f"<repl-{self.block}>"
+        lines = code.splitlines(True)
+        linecache.cache[filename] = (len(code), None, lines, filename)
+        error = tb = final = source = None
+        self.stdout.last = self.stderr.last = 0.0
+        old = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = self.stdout, self.stderr
+        start = time.perf_counter()
+        STATE.pending = False
+        STATE.in_user = True
+        try:
+            try:
+                tree = ast.parse(code, filename, "exec")
+                tail = None
+                if tree.body and isinstance(tree.body[-1], ast.Expr):
+                    tail = ast.Expression(tree.body.pop().value)
+                exec(compile(tree, filename, "exec"), self.ns)
+                if tail is not None:
+                    value = eval(compile(tail, filename, "eval"), self.ns)
+                    if value is not None:
+                        print(repr(value))
+            finally:
+                STATE.in_user = False
+        except _FinalSignal as sig:
+            final, source = sig.value, sig.source
+        except KeyboardInterrupt:
+            error = "KeyboardInterrupt: the block was interrupted (the variables it set so far are kept)"
+        except SystemExit as exc:
+            error = (f"SystemExit({exc.code!r}): exit() does not end the REPL; "
+                     f"use FINAL(...) to give your answer")
+        except BaseException as exc:  # noqa: BLE001 - model code may raise anything
+            error = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            tb = _user_traceback(exc)
+        finally:
+            STATE.in_user = False
+            duration = time.perf_counter() - start
+            sys.stdout, sys.stderr = old
+        if tb:
+            self.stderr.write(tb)
+        self.stdout.flush()
+        self.stderr.flush()
+        ans = self.ns.get("answer")
+        if final is None and error is None and isinstance(ans, dict) and ans.get("ready"):
+            final, source = _as_text(ans.get("content", "")), "answer"
+        return {"error": error, "traceback": tb or "", "final": final, "final_source": source,
+                "variables": self.variables(), "duration": duration}
+
+    # -- context ---------------------------------------------------------------------------
+    def load_context(self, header: dict, payload) -> dict:
+        kind = header.get("kind")
+        name = header.get("name", "")
+        if kind == "text":
+            value, ckind = bytes(payload).decode("utf-8", "replace"), "string"
+            del payload
+        elif kind == "pickle":
+            value, ckind = pickle.loads(payload), "object"
+        elif kind == "path":
+            value, ckind = load_path(header["path"])
+        else:
+            value, ckind = None, "none"
+        self.ns["context"] = value
+        return context_info(value, name, ckind)
+
+
+def _as_text(value) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+def _user_traceback(exc: BaseException) -> str:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if f.filename.startswith("<repl-")]
+    out = ["Traceback (most recent call last):\n"]
+    out += traceback.format_list(frames)
+    out += traceback.format_exception_only(type(exc), exc)
+    return "".join(out)
+
+
+# ---------------------------------------------------------------------------------------
+# context loading (files are read here, so the app never holds a second copy)
+
+
+def load_path(path: str):
+    """Text as str; .json as its value; .jsonl as a list of records; .csv as a list of dicts
+    (one per row, keyed by the header); a directory as {relative path: text}."""
+    if os.path.isdir(path):
+        out = {}
+        for root, dirs, files in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for f in sorted(files):
+                if f.startswith("."):
+                    continue
+                full = os.path.join(root, f)
+                with open(full, "rb") as fh:
+                    data = fh.read()
+                if b"\0" in data[:8192]:
+                    continue
+                out[os.path.relpath(full, path)] = data.decode("utf-8", "replace")
+        return out, "directory"
+    lower = path.lower()
+    if lower.endswith(".json"):
+        with open(path, "rb") as fh:
+            return json.load(fh), "json"
+    if lower.endswith(".jsonl") or lower.endswith(".ndjson"):
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return [json.loads(line) for line in fh if line.strip()], "jsonl"
+    if lower.endswith(".csv"):
+        with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+            return list(csv.DictReader(fh)), "csv"
+    with open(path, "rb") as fh:
+        data = fh.read()
+    text = data.decode("utf-8", "replace")
+    del data
+    return text, "text"
+
+
+def context_info(value, name: str, kind: str) -> dict:
+    info = {"type": type(value).__name__, "chars": 0, "lines": 0, "items": None,
+            "preview": "", "name": name, "kind": kind}
+    if isinstance(value, str):
+        info["chars"] = len(value)
+        info["lines"] = value.count("\n") + (1 if value and not value.endswith("\n") else 0)
+        info["preview"] = value[:300]
+    elif value is not None:
+        try:
+            info["items"] = len(value)
+        except TypeError:
+            pass
+        if isinstance(value, dict):
+            info["chars"] = sum(len(v) for v in value.values() if isinstance(v, str))
+        r = reprlib.Repr()
+        r.maxstring, r.maxother = 120, 120
+        info["preview"] = r.repr(value)[:300]
+    return info
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def _die_with_parent() -> None:
+    try:  # Linux: the kernel kills us when the parent dies
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+    parent = os.getppid()
+
+    def watch():
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def main() -> None:
+    fd = int(sys.argv[1])
+    memory_mb = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    _die_with_parent()
+    if memory_mb > 0:
+        try:
+            import resource
+            limit = memory_mb * 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        except Exception:
+            pass
+    signal.signal(signal.SIGINT, _on_sigint)
+    chan = Channel(socket.socket(fileno=fd))
+    worker = Worker(chan)
+    threading.Thread(target=_flusher, args=((worker.stdout, worker.stderr),), daemon=True).start()
+    chan.send({"op": "ready", "pid": os.getpid()})
+    while True:
+        header, payload = chan.recv()
+        op = header.get("op")
+        try:
+            if op == "exec":
+                result = worker.execute(header["code"])
+                chan.send({"op": "done", "id": header.get("id"), **result})
+            elif op == "context":
+                try:
+                    info = worker.load_context(header, payload)
+                    chan.send({"op": "context_ok", "info": info})
+                except MemoryError:
+                    worker.ns["context"] = None
+                    chan.send({"op": "context_error", "error": "out of memory loading the context"})
+                except Exception as exc:  # noqa: BLE001
+                    chan.send({"op": "context_error", "error": f"{type(exc).__name__}: {exc}"})
+                del payload
+            elif op == "get_var":
+                name = header.get("name", "")
+                if name in worker.ns:
+                    try:
+                        chan.send({"op": "var", "name": name, "value": _as_text(worker.ns[name])})
+                    except Exception as exc:  # noqa: BLE001
+                        chan.send({"op": "var", "name": name, "error": f"{type(exc).__name__}: {exc}"})
+                else:
+                    chan.send({"op": "var", "name": name, "error": f"no variable named {name!r}"})
+            elif op == "vars":
+                chan.send({"op": "vars", "variables": worker.variables()})
+            elif op == "ping":
+                chan.send({"op": "pong"})
+            # llm_result outside a block: stale, ignore
+        except KeyboardInterrupt:
+            # an interrupt that raced the end of a block: report the block as interrupted
+            if op == "exec":
+                chan.send({"op": "done", "id": header.get("id"), "error": "KeyboardInterrupt",
+                           "traceback": "", "final": None, "final_source": None,
+                           "variables": worker.variables(), "duration": 0.0})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,238 @@
+"""Folding events into a run's state, and the result the library returns.
+
+`RunState.apply(event)` is the single place that knows what events mean for a run's history:
+the loop uses it to build `RLMResult`, and a trajectory file replays through it to the same
+state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from . import events as ev
+from .usage import ModelUsage, Usage, usage_summary
+
+KEEP_OUTPUT_CHARS = 1_000_000  # per block, in memory; the model saw less, the trajectory more
+
+
+@dataclass
+class SubCallRecord:
+    call_id: str
+    model: str
+    prompt_preview: str
+    prompt_chars: int
+    answer: str = ""
+    usage: Usage = field(default_factory=Usage)
+    duration: float = 0.0
+    error: Optional[str] = None
+    done: bool = False
+
+
+@dataclass
+class BlockRecord:
+    index: int
+    code: str
+    output: str = ""
+    output_chars: int = 0
+    error: Optional[str] = None
+    duration: float = 0.0
+    variables: tuple = ()
+    final: Optional[str] = None
+    restarted: bool = False
+    done: bool = False
+    sub_calls: list[SubCallRecord] = field(default_factory=list)
+
+
+@dataclass
+class IterationRecord:
+    iteration: int
+    response: str = ""
+    thinking: str = ""
+    usage: Usage = field(default_factory=Usage)
+    duration: float = 0.0
+    cut: bool = False
+    blocks: list[BlockRecord] = field(default_factory=list)
+    feedback: str = ""
+    started_t: float = 0.0
+
+
+@dataclass
+class RLMResult:
+    answer: str
+    iterations: int
+    total_time: float
+    usage: dict
+    status: str = "completed"  # completed | failed | cancelled
+    error: Optional[str] = None
+    reason: Optional[str] = None
+    answer_source: Optional[str] = None
+    run_id: str = ""
+    trajectory_path: Optional[str] = None
+    iteration_log: list[IterationRecord] = field(default_factory=list)
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status == "cancelled"
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "completed"
+
+    def to_dict(self) -> dict:
+        return {
+            "answer": self.answer, "status": self.status, "error": self.error,
+            "reason": self.reason, "answer_source": self.answer_source,
+            "iterations": self.iterations, "total_time": round(self.total_time, 3),
+            "usage": self.usage, "run_id": self.run_id, "trajectory": self.trajectory_path,
+            "iteration_log": [
+                {
+                    "iteration": it.iteration, "response": it.response, "thinking": it.thinking,
+                    "duration": round(it.duration, 3),
+                    "usage": {"prompt_tokens": it.usage.prompt_tokens,
+                              "completion_tokens": it.usage.completion_tokens},
+                    "code_blocks": [
+                        {"code": b.code, "output": b.output, "error": b.error,
+                         "duration": round(b.duration, 4),
+                         "sub_calls": [{"model": s.model, "prompt": s.prompt_preview,
+                                        "answer": s.answer, "error": s.error,
+                                        "prompt_tokens": s.usage.prompt_tokens,
+                                        "completion_tokens": s.usage.completion_tokens}
+                                       for s in b.sub_calls]}
+                        for b in it.blocks
+                    ],
+                }
+                for it in self.iteration_log
+            ],
+        }
+
+
+class RunState:
+    """The state of one run (the root, depth 0), rebuilt from its events."""
+
+    def __init__(self) -> None:
+        self.started: Optional[ev.RunStarted] = None
+        self.iterations: list[IterationRecord] = []
+        self.by_model: dict[str, ModelUsage] = {}
+        self.sub_calls: dict[str, SubCallRecord] = {}
+        self.answer = ""
+        self.answer_source: Optional[str] = None
+        self.status = "running"
+        self.error: Optional[str] = None
+        self.reason: Optional[str] = None
+        self.total_time = 0.0
+        self.last_t = 0.0
+        self._thinking: dict[int, list[str]] = {}
+        self._text: dict[int, list[str]] = {}
+
+    # -- queries ---------------------------------------------------------------------------
+    @property
+    def run_id(self) -> str:
+        return self.started.run_id if self.started else ""
+
+    @property
+    def total_tokens(self) -> int:
+        return sum(m.prompt_tokens + m.completion_tokens for m in self.by_model.values())
+
+    def iteration(self, n: int) -> IterationRecord:
+        while len(self.iterations) < n:
+            self.iterations.append(IterationRecord(len(self.iterations) + 1))
+        return self.iterations[n - 1]
+
+    def block(self, iteration: int, index: int) -> BlockRecord:
+        it = self.iteration(iteration)
+        while len(it.blocks) <= index:
+            it.blocks.append(BlockRecord(len(it.blocks), ""))
+        return it.blocks[index]
+
+    def streaming_text(self, iteration: int) -> str:
+        return "".join(self._text.get(iteration, ()))
+
+    def usage(self) -> dict:
+        return usage_summary(self.by_model)
+
+    def result(self, trajectory_path: Optional[str] = None) -> RLMResult:
+        return RLMResult(
+            answer=self.answer, iterations=len(self.iterations), total_time=self.total_time,
+            usage=self.usage(), status=self.status, error=self.error, reason=self.reason,
+            answer_source=self.answer_source, run_id=self.run_id,
+            trajectory_path=trajectory_path, iteration_log=self.iterations,
+        )
+
+    def _count(self, model: str, usage: Usage, seconds: float) -> None:
+        current = self.by_model.get(model) or ModelUsage(model)
+        self.by_model[model] = current.add(usage, seconds)
+
+    # -- the fold --------------------------------------------------------------------------
+    def apply(self, e: ev.Event) -> None:
+        self.last_t = max(self.last_t, e.t)
+        if e.depth != 0:  # child runs (rlm_query) keep states of their own
+            return
+        handler = getattr(self, "_on_" + e.kind, None)
+        if handler is not None:
+            handler(e)
+
+    def _on_run_started(self, e: ev.RunStarted) -> None:
+        self.started = e
+
+    def _on_iteration_started(self, e: ev.IterationStarted) -> None:
+        self.iteration(e.iteration).started_t = e.t
+
+    def _on_thinking_delta(self, e: ev.ThinkingDelta) -> None:
+        self._thinking.setdefault(e.iteration, []).append(e.text)
+
+    def _on_token_delta(self, e: ev.TokenDelta) -> None:
+        self._text.setdefault(e.iteration, []).append(e.text)
+
+    def _on_reply_finished(self, e: ev.ReplyFinished) -> None:
+        it = self.iteration(e.iteration)
+        it.response, it.thinking, it.usage = e.text, e.thinking, e.usage
+        it.duration, it.cut = e.duration, e.cut
+        self._text.pop(e.iteration, None)
+        self._thinking.pop(e.iteration, None)
+        self._count(e.model, e.usage, e.duration)
+
+    def _on_code_block_started(self, e: ev.CodeBlockStarted) -> None:
+        self.block(e.iteration, e.index).code = e.code
+
+    def _on_code_output(self, e: ev.CodeOutput) -> None:
+        b = self.block(e.iteration, e.index)
+        b.output_chars += len(e.text)
+        room = KEEP_OUTPUT_CHARS - len(b.output)
+        if room > 0:
+            b.output += e.text[:room]
+
+    def _on_code_block_finished(self, e: ev.CodeBlockFinished) -> None:
+        b = self.block(e.iteration, e.index)
+        b.duration, b.error, b.variables = e.duration, e.error, e.variables
+        b.final, b.restarted, b.done = e.final, e.restarted, True
+        b.output_chars = max(b.output_chars, e.output_chars)
+
+    def _on_feedback_sent(self, e: ev.FeedbackSent) -> None:
+        self.iteration(e.iteration).feedback = e.text
+
+    def _on_subcall_started(self, e: ev.SubCallStarted) -> None:
+        rec = SubCallRecord(e.call_id, e.model, e.prompt_preview, e.prompt_chars)
+        self.sub_calls[e.call_id] = rec
+        self.block(e.iteration, e.index).sub_calls.append(rec)
+
+    def _on_subcall_finished(self, e: ev.SubCallFinished) -> None:
+        rec = self.sub_calls.get(e.call_id)
+        if rec is not None:
+            rec.answer, rec.usage, rec.duration = e.answer, e.usage, e.duration
+            rec.error, rec.done = e.error, True
+        self._count(e.model, e.usage, e.duration)
+
+    def _on_final_answer(self, e: ev.FinalAnswer) -> None:
+        self.answer, self.answer_source, self.status = e.answer, e.source, "completed"
+
+    def _on_run_failed(self, e: ev.RunFailed) -> None:
+        self.answer, self.status = e.partial_answer, "failed"
+        self.error, self.reason = e.error, e.reason
+
+    def _on_run_cancelled(self, e: ev.RunCancelled) -> None:
+        self.answer, self.status, self.reason = e.partial_answer, "cancelled", "cancelled"
+
+    def _on_run_finished(self, e: ev.RunFinished) -> None:
+        self.total_time = e.total_time
+        self.status = e.status

@@ -1,2 +1,164 @@
-def main():
-    pass
+"""The `rlm-tui` command.
+
+    rlm-tui [flags]                      the full-screen app
+    rlm-tui ask "PROMPT" [flags]         one question, answer on stdout (for scripts)
+
+Exit codes of `ask`: 0 answered, 1 the run failed (backend, limits), 2 bad arguments or
+settings, 130 interrupted (Ctrl+C). Errors are one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from rlm_engine import RLM, RLMError
+from rlm_engine.rlm import DEFAULT_MODEL
+
+SUBCOMMANDS = ("ask",)
+
+
+def add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", "-m", default=DEFAULT_MODEL,
+                   help=f"root model spec (default {DEFAULT_MODEL}); e.g. qwen3:4b, "
+                        "openai:gpt-4o-mini, anthropic:claude-haiku-4-5, http://host:11434/qwen3:72b")
+    p.add_argument("--recursive-model", "-r", default=None,
+                   help="model for llm_query() sub-calls (default: same as --model)")
+    p.add_argument("--context", "-c", default=None, metavar="FILE",
+                   help="file or directory loaded as `context` (text, .json, .jsonl, .csv)")
+    p.add_argument("--host", default=None,
+                   help="Ollama address (default: $OLLAMA_HOST, else localhost:11434)")
+    p.add_argument("--max-iterations", type=int, default=15, help="root-model turns (default 15)")
+    p.add_argument("--num-ctx", type=int, default=131072,
+                   help="context window passed to Ollama (default 131072)")
+    p.add_argument("--temperature", type=float, default=0.6, help="sampling temperature (0.6)")
+    p.add_argument("--think", action=argparse.BooleanOptionalAction, default=None,
+                   help="thinking mode on/off (default: the model's own)")
+    p.add_argument("--max-tokens", type=int, default=None,
+                   help="stop the run after this many tokens in all (default: no limit)")
+    p.add_argument("--max-timeout", type=float, default=None, metavar="SECONDS",
+                   help="stop the run after this many seconds (default: no limit)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="rlm-tui",
+        description="Recursive Language Models in your terminal: a model answers by writing "
+                    "Python that explores your data, and you watch every step.",
+    )
+    add_model_args(p)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    ask = sub.add_parser("ask", help="answer one question and print the answer",
+                         description="Answer one question with an RLM run; print the answer.")
+    ask.add_argument("prompt", help="the question")
+    add_model_args(ask)
+    ask.add_argument("--json", action="store_true",
+                     help="print the whole result (answer, usage, iterations) as one JSON object")
+    ask.add_argument("--verbose", "-v", action="store_true",
+                     help="show the model's replies, code and output on stderr as they come")
+    return p
+
+
+def make_rlm(args: argparse.Namespace) -> RLM:
+    return RLM(
+        model=args.model, recursive_model=args.recursive_model,
+        max_iterations=args.max_iterations, think=args.think, host=args.host,
+        num_ctx=args.num_ctx, temperature=args.temperature, max_tokens=args.max_tokens,
+        max_timeout=args.max_timeout,
+    )
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"rlm-tui: {message}", file=sys.stderr)
+    return code
+
+
+async def _ask(rlm: RLM, args: argparse.Namespace, context: Optional[Path]) -> int:
+    from rlm_engine import events as ev
+
+    run = rlm.start(args.prompt, context)
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGINT, run.cancel)
+    except (NotImplementedError, RuntimeError):
+        pass
+    try:
+        async for e in run:
+            if args.verbose:
+                _show(e, ev)
+    finally:
+        await rlm.aclose()
+    result = run.result
+    if args.json:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    elif result.answer:
+        print(result.answer)
+    if result.status == "cancelled":
+        print("rlm-tui: cancelled", file=sys.stderr)
+        return 130
+    if result.status != "completed":
+        print(f"rlm-tui: {result.error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _show(e, ev) -> None:
+    err = sys.stderr
+    if isinstance(e, ev.IterationStarted):
+        print(f"\n── iteration {e.iteration} ──", file=err)
+    elif isinstance(e, (ev.TokenDelta, ev.ThinkingDelta)):
+        err.write(e.text)
+    elif isinstance(e, ev.ReplyFinished):
+        err.write("\n")
+    elif isinstance(e, ev.CodeBlockStarted):
+        print(f"\n▶ running block {e.index + 1}", file=err)
+    elif isinstance(e, ev.CodeOutput):
+        err.write(e.text)
+    elif isinstance(e, ev.CodeBlockFinished):
+        status = f"error: {e.error}" if e.error else "ok"
+        print(f"◀ block {e.index + 1} {status} ({e.duration:.2f} s)", file=err)
+    elif isinstance(e, ev.SubCallFinished):
+        print(f"  ↳ llm_query → {e.model}: {e.error or e.answer[:80]!r}", file=err)
+    err.flush()
+
+
+def run_ask(args: argparse.Namespace) -> int:
+    context: Optional[Path] = None
+    try:
+        if args.context:
+            from rlm_engine import check_context_path
+            context = check_context_path(args.context)
+        rlm = make_rlm(args)
+    except RLMError as exc:
+        return _fail(str(exc))
+    return asyncio.run(_ask(rlm, args, context))
+
+
+def run_app(args: argparse.Namespace) -> int:
+    try:
+        from .app import main as app_main  # noqa: PLC0415 - textual loads only for the app
+    except ImportError:
+        print("rlm-tui: the full-screen app is not part of this build yet; "
+              "use `rlm-tui ask \"QUESTION\" --context FILE`", file=sys.stderr)
+        return 2
+    return app_main(args)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "ask":
+            return run_ask(args)
+        return run_app(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

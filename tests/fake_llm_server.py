@@ -70,7 +70,7 @@ class FakeLLMServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "FakeLLMServer":
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
         return self
 

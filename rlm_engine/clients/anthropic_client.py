@@ -71,8 +71,11 @@ class AnthropicClient(ChatClient):
                 prompt_tokens = getattr(event.usage, "input_tokens", None) or prompt_tokens
         yield Usage(prompt_tokens, completion_tokens)
 
+    def _where(self) -> str:
+        return redact_url(self.base_url) or "its default address"
+
     def _describe(self, exc: BaseException) -> str:
-        where = redact_url(self.base_url) or "its default address"
+        where = self._where()
         if isinstance(exc, anthropic.APITimeoutError):
             return f"anthropic at {where} timed out"
         if isinstance(exc, anthropic.APIConnectionError):
@@ -85,8 +88,6 @@ class AnthropicClient(ChatClient):
             return f"anthropic rate limit hit: {one_line(api_error_message(exc))}"
         if isinstance(exc, anthropic.APIStatusError):
             return f"anthropic answered {exc.status_code}: {one_line(api_error_message(exc))}"
-        if "RemoteProtocolError" in type(exc).__name__ or "ReadError" in type(exc).__name__:
-            return f"anthropic at {where} closed the connection mid-reply"
         return f"anthropic failed: {type(exc).__name__}: {one_line(exc)}"
 
 

@@ -90,7 +90,19 @@ class ChatClient(ABC):
 
     @abstractmethod
     def _describe(self, exc: BaseException) -> str:
-        """One line for a library exception."""
+        """One line for a library exception raised before anything streamed."""
+
+    @abstractmethod
+    def _where(self) -> str:
+        """The backend's address, for messages (no credentials)."""
+
+    def _describe_midway(self, exc: BaseException) -> str:
+        """One line for a failure after part of the reply arrived: whatever the library calls
+        it (a protocol error, a connection error), the backend dropped the stream."""
+        status = getattr(exc, "status_code", None)
+        if status:
+            return self._describe(exc)
+        return f"{self.provider} at {self._where()} closed the connection mid-reply"
 
     async def stream(self, messages: list[dict]) -> AsyncIterator[StreamItem]:
         """Stream a reply. `messages` are {"role", "content"}; a system message may lead.
@@ -98,15 +110,17 @@ class ChatClient(ABC):
         Raises BackendError (with the text streamed so far in ``partial``) on any failure.
         """
         partial: list[str] = []
+        received = False
         try:
             async for item in self._raw_stream(messages):
+                received = True
                 if isinstance(item, TextChunk):
                     partial.append(item.text)
                 yield item
         except (BackendError, asyncio.CancelledError, GeneratorExit):
             raise
         except Exception as exc:  # noqa: BLE001 - every library error becomes one line
-            message = self._describe(exc)
+            message = self._describe_midway(exc) if received else self._describe(exc)
             if partial:
                 message += f" (after {len(''.join(partial))} characters of reply)"
             raise BackendError(message, partial="".join(partial), model=self.label) from exc

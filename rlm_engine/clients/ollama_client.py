@@ -48,8 +48,11 @@ class OllamaClient(ChatClient):
             if part.done:
                 yield Usage(part.prompt_eval_count or 0, part.eval_count or 0)
 
+    def _where(self) -> str:
+        return redact_url(self.host)
+
     def _describe(self, exc: BaseException) -> str:
-        where = redact_url(self.host)
+        where = self._where()
         if isinstance(exc, ConnectionError) or isinstance(exc, httpx.ConnectError):
             return (f"cannot reach Ollama at {where}: start it with `ollama serve`, "
                     f"or pick another model")
@@ -60,6 +63,4 @@ class OllamaClient(ChatClient):
             return f"Ollama at {where} answered {exc.status_code}: {one_line(exc.error)}"
         if isinstance(exc, httpx.TimeoutException):
             return f"Ollama at {where} timed out"
-        if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
-            return f"Ollama at {where} closed the connection mid-reply"
         return f"Ollama at {where} failed: {type(exc).__name__}: {one_line(exc)}"

@@ -59,8 +59,11 @@ class OpenAICompatClient(ChatClient):
             if chunk.usage is not None:
                 yield Usage(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
 
+    def _where(self) -> str:
+        return redact_url(self.base_url) or "its default address"
+
     def _describe(self, exc: BaseException) -> str:
-        where = redact_url(self.base_url) or "its default address"
+        where = self._where()
         name = self.provider
         if isinstance(exc, openai.APITimeoutError):
             return f"{name} at {where} timed out"
@@ -74,7 +77,5 @@ class OpenAICompatClient(ChatClient):
             return f"{name} rate limit hit: {one_line(api_error_message(exc))}"
         if isinstance(exc, openai.APIStatusError):
             return f"{name} answered {exc.status_code}: {one_line(api_error_message(exc))}"
-        if "RemoteProtocolError" in type(exc).__name__ or "ReadError" in type(exc).__name__:
-            return f"{name} at {where} closed the connection mid-reply"
         return f"{name} failed: {type(exc).__name__}: {one_line(exc)}"
 

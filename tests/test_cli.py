@@ -1,0 +1,75 @@
+"""`rlm-tui ask`, run as a real command against an Ollama-protocol server at OLLAMA_HOST."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fake_llm_server import Reply
+
+RLM_TUI = str(Path(sys.executable).with_name("rlm-tui"))
+
+
+def ask(*args, env_extra=None):
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([RLM_TUI, "ask", *args], capture_output=True, text=True, env=env,
+                          timeout=60, stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture
+def server_env(ollama):
+    return {"OLLAMA_HOST": ollama.fake.url}
+
+
+def test_ask_with_context_file(ollama, server_env, tmp_path):
+    ctx = tmp_path / "doc.txt"
+    ctx.write_text("alpha\nbeta\ngamma\n")
+    ollama.fake.script("qwen3:4b", [
+        Reply(text="```repl\nprint(context.splitlines()[1])\n```\n"),
+        Reply(text="FINAL(beta)"),
+    ])
+    p = ask("Which is the second line?", "--context", str(ctx), "--model", "qwen3:4b",
+            env_extra=server_env)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == "beta\n"
+    assert "beta" in ollama.fake.requests[1]["body"]["messages"][-1]["content"]
+
+
+def test_ask_without_context_json(ollama, server_env):
+    ollama.fake.script("m", [Reply(text="```repl\nprint(17 * 23)\n```\n"),
+                             Reply(text="FINAL(391)")])
+    ollama.fake.script("s", ["unused"])
+    p = ask("What is 17 * 23?", "-m", "m", "-r", "s", "--max-iterations", "4", "--json",
+            env_extra=server_env)
+    assert p.returncode == 0, p.stderr
+    data = json.loads(p.stdout)
+    assert data["answer"] == "391"
+    assert data["status"] == "completed"
+    assert data["iterations"] == 2
+    assert data["usage"]["total_prompt_tokens"] > 0
+    assert data["iteration_log"][0]["code_blocks"][0]["output"] == "391\n"
+    assert "None" in ollama.fake.requests[0]["body"]["messages"][0]["content"]
+
+
+def test_ask_unknown_model_fails_with_one_line(ollama, server_env):
+    p = ask("q", "-m", "ghost-model", env_extra=server_env)
+    assert p.returncode == 1
+    assert p.stdout == ""
+    assert p.stderr.count("\n") == 1 and "ghost-model" in p.stderr
+    assert "Traceback" not in p.stderr
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--context", "/no/such/file.txt"], "no such file"),
+    (["--context", sys.executable], "looks binary"),
+    (["-m", "openai:gpt-4o-mini"], "OPENAI_API_KEY is not set"),
+])
+def test_ask_bad_settings_exit_2(args, message):
+    p = ask("q", *args, env_extra={"OPENAI_API_KEY": ""})
+    assert p.returncode == 2
+    assert message in p.stderr and "Traceback" not in p.stderr

@@ -1,0 +1,108 @@
+"""The REPL worker process, driven directly through ReplSession."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+
+from rlm_engine.repl.session import ContextSource, ReplSession
+
+
+@pytest.fixture
+async def repl():
+    session = ReplSession(block_timeout=5.0)
+    await session.start()
+    yield session
+    await session.close()
+
+
+async def test_runs_in_another_process_with_no_keys_in_a_temp_dir(repl, monkeypatch):
+    out = []
+    res = await repl.execute(
+        "import os\nprint(os.getpid())\nprint(sorted(k for k in os.environ if 'KEY' in k))\n"
+        "print(os.getcwd())", on_output=lambda s, d: out.append(d))
+    pid, keys, cwd = "".join(out).splitlines()
+    assert res.error is None
+    assert int(pid) != os.getpid()
+    assert keys == "[]"
+    assert os.path.basename(cwd).startswith("rlm-repl-")
+
+
+async def test_output_streams_live_while_the_block_runs(repl):
+    seen = []
+    loop = asyncio.get_running_loop()
+
+    def sink(stream, data):
+        seen.append((loop.time(), data))
+
+    res = await repl.execute("import time\nfor i in range(3):\n    print(i)\n    time.sleep(0.3)",
+                             on_output=sink)
+    assert res.error is None
+    assert "".join(d for _, d in seen) == "0\n1\n2\n"
+    # three separate deliveries, spread over the block's run (not one lump at the end)
+    assert len(seen) == 3
+    assert seen[-1][0] - seen[0][0] > 0.4
+
+
+async def test_interrupted_block_keeps_variables(repl):
+    res = await repl.execute("kept = 'yes'\nwhile True:\n    pass", timeout=0.5)
+    assert res.error.startswith("TimeoutError") and not res.restarted
+    value, err = await repl.get_variable("kept")
+    assert value == "yes" and err is None
+
+
+async def test_worker_ignoring_interrupt_is_killed_and_restarted_with_context(repl):
+    await repl.set_context(ContextSource(value="the context"))
+    await repl.execute("lost = 1")
+    res = await repl.execute(
+        "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass",
+        timeout=0.5)
+    assert res.restarted
+    assert "restarted" in res.error and "lost" in res.error
+    value, _ = await repl.get_variable("context")
+    assert value == "the context"
+    assert (await repl.get_variable("lost"))[0] is None
+
+
+async def test_os_exit_and_sys_exit(repl):
+    await repl.execute("a = 1")
+    res = await repl.execute("import os\nos._exit(3)")
+    assert res.restarted and "exit code 3" in res.error and "variables lost: a" in res.error
+    res = await repl.execute("import sys\nsys.exit(2)")
+    assert res.error.startswith("SystemExit(2)") and not res.restarted
+
+
+async def test_memory_bomb_is_a_memory_error():
+    session = ReplSession(memory_mb=1024)
+    try:
+        res = await session.execute("x = bytearray(10 * 1024**3)")
+        assert res.error.startswith("MemoryError")
+        assert not res.restarted
+    finally:
+        await session.close()
+
+
+async def test_context_kinds_from_files(repl, tmp_path):
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "a.txt").write_text("alpha")
+    (tmp_path / "rows.csv").write_text("name,n\nx,1\ny,2\n")
+    (tmp_path / "recs.jsonl").write_text('{"a": 1}\n{"a": 2}\n')
+    (tmp_path / "obj.json").write_text('{"k": [1, 2]}')
+    expected = {"d": ("dict", "{'a.txt': 'alpha'}"),
+                "rows.csv": ("list", "[{'name': 'x', 'n': '1'}, {'name': 'y', 'n': '2'}]"),
+                "recs.jsonl": ("list", "[{'a': 1}, {'a': 2}]"),
+                "obj.json": ("dict", "{'k': [1, 2]}")}
+    for name, (type_name, text) in expected.items():
+        info = await repl.set_context(ContextSource(path=str(tmp_path / name), name=name))
+        assert info["type"] == type_name
+        assert (await repl.get_variable("context"))[0] == text
+
+
+async def test_variable_summary(repl):
+    res = await repl.execute("nums = list(range(100))\nname = 'abc'\nimport json")
+    by_name = {v["name"]: v for v in res.variables}
+    assert by_name["nums"]["type"] == "list" and by_name["nums"]["size"] == 100
+    assert by_name["name"]["preview"] == "'abc'"
+    assert "json" not in by_name and "llm_query" not in by_name

@@ -124,6 +124,7 @@ class _Dropped(Exception):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # like real servers: small chunks go out at once
 
     def log_message(self, fmt: str, *args: Any) -> None:  # quiet
         pass
@@ -379,6 +380,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--port", type=int, default=11434)
     ap.add_argument("--script", help="JSON file: {model: [reply text, ...]} (cycled)")
+    ap.add_argument("--delay", type=float, default=0.02,
+                    help="seconds between streamed chunks of scripted replies (0.02)")
+    ap.add_argument("--chunk-size", type=int, default=8, help="characters per chunk (8)")
     ap.add_argument("--model", action="append", default=[],
                     help="a model that answers FINAL(42) after one code block")
     args = ap.parse_args()
@@ -391,7 +395,7 @@ def main() -> None:
                 def cycle(_msgs, replies=replies, counter=counter):
                     r = replies[counter["n"] % len(replies)]
                     counter["n"] += 1
-                    return Reply(text=r, delay=0.02)
+                    return Reply(text=r, delay=args.delay, chunk_size=args.chunk_size)
 
                 scripts[model] = cycle
     for model in args.model:

@@ -227,6 +227,7 @@ class _Handler(BaseHTTPRequestHandler):
                 model = body.get("model") or body.get("name", "")
                 if model in self.fake.scripts:
                     self._json(200, {"modelfile": "", "parameters": "", "template": "",
+                                     "model_info": {"general.architecture": "fake"},
                                      "details": {"family": "fake"}, "capabilities": ["completion"]})
                 else:
                     self._json(404, {"error": f"model '{model}' not found"})

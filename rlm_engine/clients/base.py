@@ -143,6 +143,11 @@ class ChatClient(ABC):
         out.seconds = time.perf_counter() - start
         return out
 
+    async def probe(self) -> Optional[str]:
+        """Check the backend and model cheaply, before a run. None when fine (or when the
+        family has no cheap check), else one line saying what is wrong and what to do."""
+        return None
+
     async def aclose(self) -> None:
         sdk, self._sdk = self._sdk, None
         if sdk is None:

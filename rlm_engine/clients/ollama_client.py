@@ -48,6 +48,13 @@ class OllamaClient(ChatClient):
             if part.done:
                 yield Usage(part.prompt_eval_count or 0, part.eval_count or 0)
 
+    async def probe(self) -> Optional[str]:
+        try:
+            await self.sdk().show(self.model)
+        except Exception as exc:  # noqa: BLE001 - reported as one line
+            return self._describe(exc)
+        return None
+
     def _where(self) -> str:
         return redact_url(self.host)
 

@@ -1,0 +1,173 @@
+"""The Textual app: the session screen, the command palette, copy, and key bindings from
+the user's config.
+
+Keys: every binding has an id; ``<config dir>/keys.toml`` (platformdirs' user config dir for
+"rlm-tui", or ``$RLM_TUI_CONFIG_DIR``) can rebind them::
+
+    [keys]
+    cancel = "escape"
+    copy = "ctrl+y,f6"
+    step_back = "left_square_bracket"
+
+The help screen (F1) shows the keys in force.
+
+Copy: ``App.copy_to_clipboard`` (OSC 52, which many terminals support); where a system
+clipboard tool is installed (wl-copy, xclip, xsel, pbcopy) it is used too, and the text is
+always written to ``<data dir>/clipboard.txt`` so nothing copied is lost on a terminal
+without OSC 52.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterable, Optional
+
+import platformdirs
+from textual.app import App, SystemCommand
+
+from rlm_engine import RLMError, check_context_path
+from rlm_engine.trajectory import data_dir
+
+from .session import Session, Settings
+
+CLIPBOARD_TOOLS = (["wl-copy"], ["xclip", "-selection", "clipboard"],
+                   ["xsel", "--clipboard", "--input"], ["pbcopy"])
+
+
+def config_dir() -> Path:
+    override = os.environ.get("RLM_TUI_CONFIG_DIR")
+    return Path(override) if override else Path(platformdirs.user_config_dir("rlm-tui"))
+
+
+def load_keymap() -> tuple[dict[str, str], Optional[str]]:
+    """{binding id: keys} from keys.toml, and a one-line problem if the file is bad."""
+    path = config_dir() / "keys.toml"
+    if not path.exists():
+        return {}, None
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        try:
+            import tomli as tomllib  # type: ignore[no-redef]
+        except ImportError:
+            return {}, f"{path}: reading TOML needs Python 3.11 or the tomli package"
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return {}, f"{path} was not read: {exc}"
+    keys = data.get("keys", {})
+    if not isinstance(keys, dict):
+        return {}, f"{path}: [keys] should map binding ids to keys"
+    return {str(k): str(v) for k, v in keys.items()}, None
+
+
+class RLMApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "rlm-tui"
+
+    def __init__(self, session: Session, context: Optional[Path] = None) -> None:
+        super().__init__()
+        self.session = session
+        self.initial_context = context
+        self.keymap_problem: Optional[str] = None
+
+    def on_mount(self) -> None:
+        from .screens.session import SessionScreen
+
+        keymap, self.keymap_problem = load_keymap()
+        if keymap:
+            self.set_keymap(keymap)
+        self.push_screen(SessionScreen(self.session, self.initial_context))
+        if self.keymap_problem:
+            self.notify(self.keymap_problem, severity="warning", timeout=8)
+
+    async def on_unmount(self) -> None:
+        await self.session.close()
+
+    def notify(self, message: str, *, title: str = "", severity="information",
+               timeout: Optional[float] = None, markup: bool = False) -> None:
+        """Notifications carry file names, errors and model output: never parse them as
+        markup (a stray '[' would break the toast)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    # -- copy ------------------------------------------------------------------------------
+    def copy_text_out(self, what: str, text: str) -> None:
+        self.copy_to_clipboard(text)
+        via = "clipboard"
+        for tool in CLIPBOARD_TOOLS:
+            if shutil.which(tool[0]):
+                try:
+                    subprocess.run(tool, input=text.encode(), timeout=2, check=True,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    via = tool[0]
+                    break
+                except (OSError, subprocess.SubprocessError):
+                    continue
+        try:
+            saved = data_dir() / "clipboard.txt"
+            saved.parent.mkdir(parents=True, exist_ok=True)
+            saved.write_text(text, encoding="utf-8")
+        except OSError:
+            pass
+        self.notify(f"copied {what} ({len(text):,} characters) to the {via}")
+
+    # -- help and palette ------------------------------------------------------------------
+    def bindings_in_force(self) -> list[tuple[str, str]]:
+        seen = []
+        for key, active in self.screen.active_bindings.items():
+            b = active.binding
+            desc = b.description or b.action
+            seen.append((self.get_key_display(b), desc))
+        extra = [("ctrl+p", "command palette"), ("ctrl+q", "quit"),
+                 ("tab / shift+tab", "move focus between panes and items")]
+        return sorted(set(seen), key=lambda kv: kv[1].lower()) + extra
+
+    def get_system_commands(self, screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        session_screen = self._session_screen()
+        if session_screen is None:
+            return
+        yield SystemCommand("Load context…", "Pick a file or directory as `context`",
+                            session_screen.action_load_context)
+        yield SystemCommand("Save trajectory…", "Copy the last run's trajectory to this directory",
+                            session_screen.action_save_trajectory)
+        yield SystemCommand("New session (/clear)", "Fresh REPL and history; the context stays",
+                            session_screen.clear_session)
+        for value in ("on", "off", "auto"):
+            yield SystemCommand(f"Thinking: {value}", f"/think {value}",
+                                lambda v=value: session_screen.run_command("think", v))
+        yield SystemCommand("Keys and commands", "The help screen (F1)",
+                            session_screen.action_help)
+
+    def _session_screen(self):
+        from .screens.session import SessionScreen
+
+        for s in reversed(self.screen_stack):
+            if isinstance(s, SessionScreen):
+                return s
+        return None
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    return Settings(model=args.model, recursive_model=args.recursive_model, host=args.host,
+                    max_iterations=args.max_iterations, num_ctx=args.num_ctx,
+                    temperature=args.temperature, think=args.think,
+                    max_tokens=args.max_tokens, max_timeout=args.max_timeout)
+
+
+def main(args: argparse.Namespace) -> int:
+    context = None
+    try:
+        if args.context:
+            context = check_context_path(args.context)
+        session = Session.create(settings_from_args(args))
+    except RLMError as exc:
+        print(f"rlm-tui: {exc}", file=sys.stderr)
+        return 2
+    RLMApp(session, context).run()
+    return 0

@@ -1,0 +1,118 @@
+"""A chat session's state, apart from any widget: settings, the REPL worker, and its runs.
+
+One REPL worker lives for the whole session, so variables survive from one question to the
+next and the context is loaded once; `/clear` starts a new session (new worker, no runs).
+Each question is a fresh RLM run (the root model does not see earlier questions' turns,
+only what the REPL still holds).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Optional
+
+from rlm_engine import RLM, ContextSource, ReplSession, check_context_path
+from rlm_engine.events import ContextInfo
+from rlm_engine.loop import Run
+from rlm_engine.rlm import DEFAULT_MODEL
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: str = DEFAULT_MODEL
+    recursive_model: Optional[str] = None
+    host: Optional[str] = None
+    max_iterations: int = 15
+    num_ctx: int = 131072
+    temperature: float = 0.6
+    think: Optional[bool] = None
+    max_tokens: Optional[int] = None
+    max_timeout: Optional[float] = None
+
+    def with_(self, **changes) -> "Settings":
+        return replace(self, **changes)
+
+    def make_rlm(self) -> RLM:
+        """Raises ConfigError (one line) for a bad spec or a missing API key."""
+        return RLM(model=self.model, recursive_model=self.recursive_model, host=self.host,
+                   max_iterations=self.max_iterations, num_ctx=self.num_ctx,
+                   temperature=self.temperature, think=self.think,
+                   max_tokens=self.max_tokens, max_timeout=self.max_timeout)
+
+
+def human_size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GB"
+
+
+@dataclass
+class Session:
+    settings: Settings
+    rlm: RLM
+    repl: ReplSession = field(default_factory=ReplSession)
+    runs: list[Run] = field(default_factory=list)
+    context_path: Optional[Path] = None
+    context_info: Optional[ContextInfo] = None
+
+    @classmethod
+    def create(cls, settings: Settings) -> "Session":
+        return cls(settings, settings.make_rlm())
+
+    @property
+    def current(self) -> Optional[Run]:
+        return self.runs[-1] if self.runs else None
+
+    @property
+    def busy(self) -> bool:
+        run = self.current
+        return run is not None and not run.done
+
+    def context_label(self) -> str:
+        info = self.context_info
+        if self.context_path is None or info is None:
+            return "no context"
+        size = human_size(self.context_path.stat().st_size) if self.context_path.is_file() \
+            else f"{info.items or 0} files"
+        return f"{self.context_path.name} ({size}, {info.kind})"
+
+    async def load_context(self, path: "str | Path") -> ContextInfo:
+        """Check and load a file into the worker. On any error the previous context stays
+        (raises ContextError or ReplError with a one-line message)."""
+        p = check_context_path(path)
+        previous = (self.context_path, self.context_info)
+        try:
+            raw = await self.repl.set_context(ContextSource(path=str(p.resolve()), name=p.name))
+        except Exception:
+            self.context_path, self.context_info = previous
+            if previous[0] is not None:
+                await self.repl.set_context(
+                    ContextSource(path=str(previous[0].resolve()), name=previous[0].name))
+            raise
+        self.context_path, self.context_info = p, ContextInfo(**raw)
+        return self.context_info
+
+    def change(self, **changes) -> None:
+        """New settings (e.g. another model); raises ConfigError and keeps the old ones."""
+        settings = self.settings.with_(**changes)
+        rlm = settings.make_rlm()
+        self.settings, self.rlm = settings, rlm
+
+    def ask(self, prompt: str) -> Run:
+        run = self.rlm.start(prompt, None, repl=self.repl)
+        self.runs.append(run)
+        return run
+
+    async def close(self) -> None:
+        run = self.current
+        if run is not None and not run.done:
+            run.cancel()
+            try:
+                await run.wait()
+            except BaseException:  # noqa: BLE001 - closing is best effort
+                pass
+        await self.repl.close()
+        await self.rlm.aclose()

@@ -1,0 +1,181 @@
+"""The REPL pane: each code block, highlighted, appearing while the reply streams; then its
+stdout/stderr arriving live with a spinner and, at the end, its duration or error; the
+`llm_query` sub-calls it made, folded under it.
+
+Output is buffered and written every 100 ms, and only the last `MAX_LINES` lines are kept in
+the widget (a 10 MB print stays responsive); the whole output is in the run's trajectory.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Optional
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Collapsible, RichLog, Static
+
+from .conversation import Step
+
+MAX_LINES = 1000
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+
+
+class SubCallView(Collapsible):
+    def __init__(self, call_id: str, model: str, prompt: str, prompt_chars: int) -> None:
+        self.call_id = call_id
+        self.model = model
+        self.prompt = prompt
+        self.answer = ""
+        body = Static(Text(f"prompt ({prompt_chars:,} chars): {prompt[:300]}", style="dim"),
+                      classes="subcall-body")
+        super().__init__(body, title=self._title("…"), collapsed=True, classes="subcall")
+
+    def _title(self, tail: str) -> str:
+        preview = " ".join(self.prompt.split())[:40]
+        return f"llm_query → {self.model}: {preview!r} {tail}"
+
+    def finish(self, answer: str, error: Optional[str], tokens: int, seconds: float) -> None:
+        self.answer = answer
+        if error:
+            self.title = self._title(f"✗ {error[:60]}")
+            self.add_class("failed")
+        else:
+            self.title = self._title(f"✓ {tokens} tok, {seconds:.1f} s")
+        body = self.query_one(".subcall-body", Static)
+        detail = Text(f"prompt: {self.prompt[:300]}\n", style="dim")
+        detail.append(f"answer: {answer[:2000]}" if not error else f"error: {error}",
+                      style="red" if error else "")
+        body.update(detail)
+
+
+class BlockView(Step, Vertical, can_focus=True):
+    def __init__(self, index: int) -> None:
+        super().__init__(classes="block")
+        self.index = index
+        self.code = ""
+        self.output = ""
+        self.error: Optional[str] = None
+        self.state = "streaming"  # streaming | running | done
+        self.started = 0.0
+        self.duration = 0.0
+        self._pending: list[tuple[str, str]] = []
+
+    def compose(self):
+        yield Static("", classes="block-header")
+        yield Static("", classes="block-code")
+        log = RichLog(max_lines=MAX_LINES, wrap=True, markup=False, highlight=False,
+                      classes="block-output")
+        log.display = False
+        yield log
+        yield Vertical(classes="subcalls")
+
+    def on_mount(self) -> None:
+        self.refresh_header()
+
+    def set_code(self, code: str) -> None:
+        if code != self.code:
+            self.code = code
+            self.query_one(".block-code", Static).update(
+                Syntax(code.rstrip("\n") or " ", "python", theme="monokai", word_wrap=True,
+                       background_color="default"))
+
+    def start(self, code: str) -> None:
+        self.set_code(code)
+        self.state, self.started = "running", time.monotonic()
+        self.refresh_header()
+
+    def add_output(self, stream: str, text: str) -> None:
+        self.output += text if len(self.output) < 1_000_000 else ""
+        self._pending.append((stream, text))
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        log = self.query_one(RichLog)
+        log.display = True
+        out = Text()
+        for stream, text in pending:
+            out.append(text, style="red" if stream == "stderr" else "")
+        lines = out.split("\n", allow_blank=True)
+        if out.plain.endswith("\n"):
+            lines = lines[:-1]
+        if len(lines) > MAX_LINES:
+            log.write(Text(f"… {len(lines) - MAX_LINES:,} lines not shown here (the whole "
+                           f"output is in the trajectory)", style="dim italic"))
+            lines = lines[-MAX_LINES:]
+        for line in lines:
+            log.write(line)
+
+    def finish(self, duration: float, error: Optional[str], restarted: bool) -> None:
+        self.flush()
+        self.state, self.duration, self.error = "done", duration, error
+        if error:
+            self.add_class("failed")
+        self.refresh_header()
+
+    def refresh_header(self) -> None:
+        head = Text(f"iteration {self.iteration} · block {self.index + 1}  ", style="bold")
+        if self.state == "streaming":
+            head.append("writing…", style="dim")
+        elif self.state == "running":
+            spin = SPINNER[int(time.monotonic() * 10) % len(SPINNER)]
+            head.append(f"{spin} running {time.monotonic() - self.started:.1f} s", style="yellow")
+        elif self.error:
+            head.append(f"✗ {self.duration:.2f} s  {self.error}", style="bold red")
+        else:
+            head.append(f"✓ {self.duration:.2f} s", style="green")
+        self.query_one(".block-header", Static).update(head)
+
+    def copy_text(self) -> tuple[str, str]:
+        if self.output:
+            return "code and output", f"{self.code}\n# output:\n{self.output}"
+        return "code block", self.code
+
+
+class ReplView(VerticalScroll):
+    def on_mount(self) -> None:
+        self.anchor()
+        self.set_interval(0.1, self.tick)
+
+    def tick(self) -> None:
+        for block in self.query(BlockView):
+            if block.state == "running":
+                block.flush()
+                block.refresh_header()
+            elif block._pending:
+                block.flush()
+
+    def find(self, step: tuple[int, int], index: int) -> Optional[BlockView]:
+        for block in self.query(BlockView):
+            if block.step == step and block.index == index:
+                return block
+        return None
+
+    async def block(self, step: tuple[int, int], index: int) -> BlockView:
+        found = self.find(step, index)
+        if found is None:
+            found = BlockView(index)
+            found.tag(*step)
+            await self.mount(found)
+        return found
+
+    def subcall(self, call_id: str) -> Optional[SubCallView]:
+        for view in self.query(SubCallView):
+            if view.call_id == call_id:
+                return view
+        return None
+
+    def show_until(self, step: Optional[tuple[int, int]]) -> None:
+        first = None
+        for block in self.query(BlockView):
+            block.display = step is None or block.step <= step
+            if step is not None and block.step == step and first is None:
+                first = block
+        if step is None:
+            self.scroll_end(animate=False)
+            self.anchor()
+        elif first is not None:
+            self.scroll_to_widget(first, animate=False, top=True)

@@ -118,14 +118,21 @@ class RLMApp(App):
 
     # -- help and palette ------------------------------------------------------------------
     def bindings_in_force(self) -> list[tuple[str, str]]:
-        seen = []
-        for key, active in self.screen.active_bindings.items():
-            b = active.binding
-            desc = b.description or b.action
-            seen.append((self.get_key_display(b), desc))
-        extra = [("ctrl+p", "command palette"), ("ctrl+q", "quit"),
-                 ("tab / shift+tab", "move focus between panes and items")]
-        return sorted(set(seen), key=lambda kv: kv[1].lower()) + extra
+        """The app's and the screen's keys as bound now (keys.toml included); a focused
+        widget's own editing keys are left out."""
+        screen = self._session_screen() or self.screen
+        seen = set()
+        for node in (self, screen):
+            bindings_map = node._bindings.copy()
+            if self._keymap:  # as Textual's own binding chain does
+                bindings_map.apply_keymap(self._keymap)
+            for bindings in bindings_map.key_to_bindings.values():
+                for b in bindings:
+                    if b.description:
+                        seen.add((self.get_key_display(b), b.description))
+        extra = [("tab / shift+tab", "move focus between panes and items"),
+                 ("← → / end", "in the timeline: step, back to live")]
+        return sorted(seen, key=lambda kv: (kv[1].lower(), kv[0])) + extra
 
     def get_system_commands(self, screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

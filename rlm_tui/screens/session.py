@@ -50,7 +50,6 @@ class SessionScreen(Screen):
         Binding("ctrl+s", "save_trajectory", "Save trajectory", show=False, id="save"),
         Binding("f1", "help", "Help", id="help"),
         Binding("question_mark", "help", "Help", show=False, id="help_alt"),
-        Binding("ctrl+i", "focus_input", "Input", show=False, id="focus_input"),
     ]
 
     def __init__(self, session: Session, initial_context: Optional[Path] = None) -> None:
@@ -109,7 +108,10 @@ class SessionScreen(Screen):
         self.app.title = "rlm-tui"
         self.app.sub_title = f"{models} · {self.session.context_label()}"
 
+    status_text = ""
+
     def set_status(self, text: str, style: str = "") -> None:
+        self.status_text = text
         self.query_one("#status", Static).update(Text(text, style=style))
 
     def refresh_status(self) -> None:
@@ -372,9 +374,6 @@ class SessionScreen(Screen):
 
     def action_focus_timeline(self) -> None:
         self.query_one(Timeline).focus()
-
-    def action_focus_input(self) -> None:
-        self.query_one("#prompt", Input).focus()
 
     # -- actions ---------------------------------------------------------------------------
     def action_cancel(self) -> None:

@@ -148,6 +148,8 @@ class Notice(Step, Static):
 class Conversation(VerticalScroll):
     """The scrolling list. Follows the newest item only while the user is at the bottom."""
 
+    limit: Optional[tuple[int, int]] = None  # the step being looked at; None: live
+
     def on_mount(self) -> None:
         self.anchor()
         self.set_interval(FLUSH_SECONDS, self.flush)
@@ -159,6 +161,7 @@ class Conversation(VerticalScroll):
 
     async def add(self, item: Step, run_idx: int, iteration: int) -> Step:
         item.tag(run_idx, iteration)
+        item.display = self.limit is None or item.step <= self.limit
         await self.mount(item)
         return item
 
@@ -170,6 +173,7 @@ class Conversation(VerticalScroll):
 
     def show_until(self, step: Optional[tuple[int, int]]) -> None:
         """Show items up to `step` (all when None) and bring that step into view."""
+        self.limit = step
         last = None
         for child in self.children:
             if isinstance(child, Step):

@@ -30,19 +30,19 @@ class SubCallView(Collapsible):
         self.answer = ""
         body = Static(Text(f"prompt ({prompt_chars:,} chars): {prompt[:300]}", style="dim"),
                       classes="subcall-body")
-        super().__init__(body, title=self._title("…"), collapsed=True, classes="subcall")
+        super().__init__(body, title=self._label_for("…"), collapsed=True, classes="subcall")
 
-    def _title(self, tail: str) -> str:
+    def _label_for(self, tail: str) -> str:
         preview = " ".join(self.prompt.split())[:40]
         return f"llm_query → {self.model}: {preview!r} {tail}"
 
     def finish(self, answer: str, error: Optional[str], tokens: int, seconds: float) -> None:
         self.answer = answer
         if error:
-            self.title = self._title(f"✗ {error[:60]}")
+            self.title = self._label_for(f"✗ {error[:60]}")
             self.add_class("failed")
         else:
-            self.title = self._title(f"✓ {tokens} tok, {seconds:.1f} s")
+            self.title = self._label_for(f"✓ {tokens} tok, {seconds:.1f} s")
         body = self.query_one(".subcall-body", Static)
         detail = Text(f"prompt: {self.prompt[:300]}\n", style="dim")
         detail.append(f"answer: {answer[:2000]}" if not error else f"error: {error}",
@@ -136,6 +136,8 @@ class BlockView(Step, Vertical, can_focus=True):
 
 
 class ReplView(VerticalScroll):
+    limit: Optional[tuple[int, int]] = None  # the step being looked at; None: live
+
     def on_mount(self) -> None:
         self.anchor()
         self.set_interval(0.1, self.tick)
@@ -159,6 +161,7 @@ class ReplView(VerticalScroll):
         if found is None:
             found = BlockView(index)
             found.tag(*step)
+            found.display = self.limit is None or step <= self.limit
             await self.mount(found)
         return found
 
@@ -169,6 +172,7 @@ class ReplView(VerticalScroll):
         return None
 
     def show_until(self, step: Optional[tuple[int, int]]) -> None:
+        self.limit = step
         first = None
         for block in self.query(BlockView):
             block.display = step is None or block.step <= step

@@ -29,6 +29,9 @@ def usage_table(by_model: dict[str, ModelUsage], roles: dict[str, str], iteratio
 
 
 class UsagePanel(Static):
+    table: Table | None = None
+
     def show(self, by_model: dict[str, ModelUsage], roles: dict[str, str], iteration: str,
              elapsed: float, session_tokens: int) -> None:
-        self.update(usage_table(by_model, roles, iteration, elapsed, session_tokens))
+        self.table = usage_table(by_model, roles, iteration, elapsed, session_tokens)
+        self.update(self.table)

@@ -240,3 +240,35 @@ async def test_a_bad_keys_toml_is_one_warning(ollama, tmp_path, monkeypatch):
         await pilot.pause()
         assert any("keys.toml was not read" in n for n in notifications(app))
         assert ("^o", "Load context") in app.bindings_in_force()
+
+
+async def test_a_flood_of_output_is_trimmed_in_the_widget(ollama):
+    ollama.fake.script("root", [
+        Reply(text="```repl\nfor i in range(50_000):\n    print('row', i)\n```\n", chunk_size=64),
+        Reply(text="FINAL(done)")])
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await run_to_end(pilot, "q")
+        from textual.widgets import RichLog
+        from rlm_tui.widgets.repl_view import MAX_LINES
+        block = app.screen.query_one(BlockView)
+        log = block.query_one(RichLog)
+        assert len(log.lines) <= MAX_LINES + 1
+        assert "row 49999" in log.lines[-1].text
+        assert app.session.current.result.answer == "done"
+
+
+async def test_a_long_reply_streams_into_segments_then_plain_text(ollama):
+    from rlm_tui.widgets.conversation import MARKDOWN_LINES, SEGMENT_LINES
+    from textual.widgets import Markdown, Static
+    lines = [f"- item {i}" for i in range(MARKDOWN_LINES + 3 * SEGMENT_LINES)]
+    ollama.fake.script("root", [Reply(text="\n".join(lines) + "\nFINAL(ok)", chunk_size=50)])
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await run_to_end(pilot, "q")
+        msg = app.screen.query_one(AssistantMessage)
+        kinds = [type(s) for s in msg._segments]
+        assert kinds.count(Markdown) >= MARKDOWN_LINES // SEGMENT_LINES
+        assert Static in kinds and kinds.index(Static) > 0
+        assert msg.text.endswith("FINAL(ok)")
+        assert "plain text" in str(msg.border_subtitle)

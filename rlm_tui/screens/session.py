@@ -211,8 +211,8 @@ class SessionScreen(Screen):
         await old.close()
         self.session = Session.create(old.settings)
         self.app.session = self.session  # type: ignore[attr-defined]
-        await self.conversation.remove_children()
-        await self.repl.remove_children()
+        await self.conversation.clear()
+        await self.repl.clear()
         self.query_one(Timeline).clear_all()
         self.query_one(VariablesTable).show(())
         self.selected = None
@@ -231,8 +231,9 @@ class SessionScreen(Screen):
                 await self.show_event(run, run_idx, e)
             except Exception as exc:  # noqa: BLE001 - a display bug must not stop the run
                 self.log.error(f"display of {e.kind} failed: {exc!r}")
-        self.refresh_status()
-        self.refresh_usage()
+        if self.is_attached:  # the app may be closing while the run ends
+            self.refresh_status()
+            self.refresh_usage()
 
     async def show_event(self, run: Run, r: int, e: ev.Event) -> None:
         conv, repl = self.conversation, self.repl
@@ -267,8 +268,8 @@ class SessionScreen(Screen):
         elif isinstance(e, ev.SubCallStarted):
             block = repl.find((r, e.iteration), e.index)
             if block is not None:
-                await block.query_one(".subcalls").mount(
-                    SubCallView(e.call_id, e.model, e.prompt_preview, e.prompt_chars))
+                await repl.add_subcall(block, SubCallView(e.call_id, e.model, e.prompt_preview,
+                                                          e.prompt_chars))
         elif isinstance(e, ev.SubCallFinished):
             view = repl.subcall(e.call_id)
             if view is not None:
@@ -314,9 +315,9 @@ class SessionScreen(Screen):
             if view.state == "streaming":
                 view.set_code(b.code)
         if final:  # drop views of blocks that turned out not to run (e.g. cut as invented)
-            for view in list(self.repl.query("BlockView")):
-                if view.step == (r, iteration) and view.index >= len(blocks):
-                    await view.remove()
+            for (step, index), view in list(self.repl.blocks.items()):
+                if step == (r, iteration) and index >= len(blocks):
+                    await self.repl.drop(view)
 
     # -- stepping --------------------------------------------------------------------------
     def on_timeline_selected(self, message: Timeline.Selected) -> None:

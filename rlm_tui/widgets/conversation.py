@@ -2,7 +2,11 @@
 (dimmed, collapsible), what was sent back to the model, and the final answer.
 
 Tokens are buffered and flushed to Textual's Markdown stream every 80 ms, so a fast model
-cannot starve keystrokes and a long reply is not re-rendered from the top on every token.
+cannot starve keystrokes. Textual's stream re-renders the reply's last Markdown block on each
+write, and a long list is one block; so a reply streams into a run of Markdown segments, a new
+one every `SEGMENT_LINES` lines (never inside a code fence), and each write costs one short
+segment at most. Textual builds several widgets per Markdown block (a 5,000-item list is some
+20,000 widgets), so past `MARKDOWN_LINES` lines a reply goes on as plain-text segments.
 Every item is tagged with (run, iteration) so the timeline can show the conversation as it
 was at an earlier step.
 """
@@ -16,6 +20,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Collapsible, Markdown, Static
 
 FLUSH_SECONDS = 0.08
+SEGMENT_LINES = 80
+MARKDOWN_LINES = 400
 
 
 class Step:
@@ -58,6 +64,9 @@ class AssistantMessage(Step, Vertical, can_focus=True):
         self._pending = ""
         self._pending_thinking = ""
         self._stream = None
+        self._segment = ""  # the text of the segment being streamed into
+        self._segments: list = []  # Markdown widgets, then plain Statics for a long reply
+        self._lines = 0
         self.done = False
 
     def compose(self):
@@ -65,7 +74,9 @@ class AssistantMessage(Step, Vertical, can_focus=True):
                            collapsed=True, classes="thinking")
         fold.display = False
         yield fold
-        yield Markdown("", classes="reply-body")
+        first = Markdown("", classes="reply-body")
+        self._segments.append(first)
+        yield first
 
     def add_text(self, text: str) -> None:
         self._pending += text
@@ -83,10 +94,55 @@ class AssistantMessage(Step, Vertical, can_focus=True):
             self.query_one(".thinking-text", Static).update(Text(self.thinking, style="dim"))
             self._pending_thinking = ""
         if self._pending:
-            if self._stream is None:
-                self._stream = Markdown.get_stream(self.query_one(Markdown))
             chunk, self._pending = self._pending, ""
-            await self._stream.write(chunk)
+            await self._write(chunk)
+
+    async def _write(self, chunk: str) -> None:
+        """Stream `chunk`, starting a new segment each SEGMENT_LINES lines (a flush may carry
+        a whole reply), but never inside a code fence."""
+        while chunk:
+            room = SEGMENT_LINES - self._segment.count("\n")
+            in_fence = self._segment.count("```") % 2 == 1
+            if room <= 0 and not in_fence:
+                await self._new_segment()
+                room = SEGMENT_LINES
+            if room <= 0:  # inside a fence: run to the end of the line that closes it
+                close = chunk.find("```")
+                end = chunk.find("\n", close) if close >= 0 else -1
+                cut = len(chunk) if end < 0 else end + 1
+            else:
+                pos = -1
+                for _ in range(room):
+                    pos = chunk.find("\n", pos + 1)
+                    if pos < 0:
+                        break
+                cut = len(chunk) if pos < 0 else pos + 1
+            await self._stream_into(chunk[:cut])
+            chunk = chunk[cut:]
+
+    async def _stream_into(self, chunk: str) -> None:
+        self._segment += chunk
+        self._lines += chunk.count("\n")
+        target = self._segments[-1]
+        if isinstance(target, Static):
+            target.update(Text(self._segment))
+            return
+        if self._stream is None:
+            self._stream = Markdown.get_stream(target)
+        await self._stream.write(chunk)
+
+    async def _new_segment(self) -> None:
+        if self._stream is not None:
+            await self._stream.stop()
+            self._stream = None
+        self._segment = ""
+        if self._lines >= MARKDOWN_LINES:
+            segment = Static("", classes="reply-plain")
+            self.border_subtitle = f"long reply: plain text after line {self._lines:,}"
+        else:
+            segment = Markdown("", classes="reply-body")
+        self._segments.append(segment)
+        await self.mount(segment)
 
     async def finish(self, text: str, thinking: str, cut: bool) -> None:
         """The reply is complete; show exactly what the model said (cut where it invented)."""
@@ -101,7 +157,10 @@ class AssistantMessage(Step, Vertical, can_focus=True):
             self._pending_thinking = "x"
             await self.flush()
         if changed or not text:
-            await self.query_one(Markdown).update(text or "*(empty reply)*")
+            for extra in self._segments[1:]:
+                await extra.remove()
+            del self._segments[1:]
+            await self._segments[0].update(text or "*(empty reply)*")
         if cut:
             self.border_subtitle = "cut: the model started inventing its code's output"
 
@@ -150,26 +209,34 @@ class Conversation(VerticalScroll):
 
     limit: Optional[tuple[int, int]] = None  # the step being looked at; None: live
 
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        # lookups by step, not DOM queries: a long reply holds thousands of widgets
+        self.messages: dict[tuple[int, int], AssistantMessage] = {}
+
     def on_mount(self) -> None:
         self.anchor()
         self.set_interval(FLUSH_SECONDS, self.flush)
 
     async def flush(self) -> None:
-        for msg in self.query(AssistantMessage):
+        for msg in list(self.messages.values()):
             if not msg.done and (msg._pending or msg._pending_thinking):
                 await msg.flush()
 
     async def add(self, item: Step, run_idx: int, iteration: int) -> Step:
         item.tag(run_idx, iteration)
         item.display = self.limit is None or item.step <= self.limit
+        if isinstance(item, AssistantMessage):
+            self.messages[item.step] = item
         await self.mount(item)
         return item
 
+    async def clear(self) -> None:
+        self.messages.clear()
+        await self.remove_children()
+
     def message(self, run_idx: int, iteration: int) -> Optional[AssistantMessage]:
-        for msg in self.query(AssistantMessage):
-            if msg.step == (run_idx, iteration):
-                return msg
-        return None
+        return self.messages.get((run_idx, iteration))
 
     def show_until(self, step: Optional[tuple[int, int]]) -> None:
         """Show items up to `step` (all when None) and bring that step into view."""

@@ -138,12 +138,18 @@ class BlockView(Step, Vertical, can_focus=True):
 class ReplView(VerticalScroll):
     limit: Optional[tuple[int, int]] = None  # the step being looked at; None: live
 
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        # lookups by key, not DOM queries (cheap however much output is shown)
+        self.blocks: dict[tuple[tuple[int, int], int], BlockView] = {}
+        self.subcalls: dict[str, SubCallView] = {}
+
     def on_mount(self) -> None:
         self.anchor()
         self.set_interval(0.1, self.tick)
 
     def tick(self) -> None:
-        for block in self.query(BlockView):
+        for block in self.blocks.values():
             if block.state == "running":
                 block.flush()
                 block.refresh_header()
@@ -151,30 +157,38 @@ class ReplView(VerticalScroll):
                 block.flush()
 
     def find(self, step: tuple[int, int], index: int) -> Optional[BlockView]:
-        for block in self.query(BlockView):
-            if block.step == step and block.index == index:
-                return block
-        return None
+        return self.blocks.get((step, index))
 
     async def block(self, step: tuple[int, int], index: int) -> BlockView:
-        found = self.find(step, index)
+        found = self.blocks.get((step, index))
         if found is None:
             found = BlockView(index)
             found.tag(*step)
             found.display = self.limit is None or step <= self.limit
+            self.blocks[(step, index)] = found
             await self.mount(found)
         return found
 
+    async def drop(self, block: BlockView) -> None:
+        self.blocks.pop((block.step, block.index), None)
+        await block.remove()
+
+    async def add_subcall(self, block: BlockView, view: SubCallView) -> None:
+        self.subcalls[view.call_id] = view
+        await block.query_one(".subcalls").mount(view)
+
     def subcall(self, call_id: str) -> Optional[SubCallView]:
-        for view in self.query(SubCallView):
-            if view.call_id == call_id:
-                return view
-        return None
+        return self.subcalls.get(call_id)
+
+    async def clear(self) -> None:
+        self.blocks.clear()
+        self.subcalls.clear()
+        await self.remove_children()
 
     def show_until(self, step: Optional[tuple[int, int]]) -> None:
         self.limit = step
         first = None
-        for block in self.query(BlockView):
+        for block in self.blocks.values():
             block.display = step is None or block.step <= step
             if step is not None and block.step == step and first is None:
                 first = block

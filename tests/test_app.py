@@ -272,3 +272,23 @@ async def test_a_long_reply_streams_into_segments_then_plain_text(ollama):
         assert Static in kinds and kinds.index(Static) > 0
         assert msg.text.endswith("FINAL(ok)")
         assert "plain text" in str(msg.border_subtitle)
+
+
+async def test_questions_are_kept_on_disk_and_recalled_with_up(ollama):
+    ollama.fake.script("root", ["FINAL(1)", "FINAL(2)"])
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await run_to_end(pilot, "first question")
+        await run_to_end(pilot, "second question")
+    from rlm_tui.widgets.prompt import history_path
+    assert history_path().read_text().splitlines()[-2:] == ["first question", "second question"]
+    app = make_app()  # a new app reads the history back
+    async with app.run_test(size=(160, 48)) as pilot:
+        prompt = app.screen.query_one("#prompt")
+        prompt.focus()
+        await pilot.press("up")
+        assert prompt.value == "second question"
+        await pilot.press("up", "up", "down")
+        assert prompt.value == "second question"
+        await pilot.press("down")
+        assert prompt.value == ""

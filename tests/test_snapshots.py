@@ -33,3 +33,28 @@ def test_help_screen(snap_compare, ready_app):
         await until(pilot, lambda: isinstance(pilot.app.screen, HelpScreen))
 
     assert snap_compare(ready_app, terminal_size=(160, 48), run_before=open_help)
+
+
+def test_file_picker(snap_compare, ready_app, monkeypatch):
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from rlm_tui.screens.file_picker import FilePicker
+
+    root = Path(tempfile.gettempdir()) / "rlm-tui-snapshot-picker"  # a fixed path: it is shown
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "chapters").mkdir(parents=True)
+    (root / "notes.txt").write_text("n" * 1500)
+    (root / "records.jsonl").write_text('{"a": 1}\n' * 300)
+    (root / "table.csv").write_text("x,y\n1,2\n")
+    monkeypatch.chdir(root)
+
+    async def open_picker(pilot):
+        await _ready(pilot)
+        await pilot.press("ctrl+o")
+        await until(pilot, lambda: isinstance(pilot.app.screen, FilePicker))
+        tree = pilot.app.screen.query_one("#picker-tree")
+        await until(pilot, lambda: len(tree.root.children) == 4)
+
+    assert snap_compare(ready_app, terminal_size=(120, 36), run_before=open_picker)

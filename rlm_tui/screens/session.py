@@ -29,6 +29,7 @@ from ..commands import THINK_VALUES, parse_command
 from ..session import Session
 from ..widgets.conversation import (
     AssistantMessage, Conversation, FeedbackNote, FinalAnswerView, Notice, UserMessage)
+from ..widgets.prompt import PromptInput
 from ..widgets.repl_view import ReplView, SubCallView
 from ..widgets.timeline import Timeline
 from ..widgets.usage import UsagePanel
@@ -69,7 +70,8 @@ class SessionScreen(Screen):
                 conv.border_title = "Conversation"
                 yield conv
                 yield Static("", id="status")
-                yield Input(placeholder="Ask about your data, or /help", id="prompt")
+                yield PromptInput(placeholder="Ask about your data, or /help (↑ ↓ history)",
+                                  id="prompt")
             with Vertical(id="right"):
                 repl = ReplView(id="repl")
                 repl.border_title = "REPL"
@@ -159,6 +161,7 @@ class SessionScreen(Screen):
         if not text:
             return
         event.input.value = ""
+        self.query_one(PromptInput).remember(text)
         command = parse_command(text)
         if command is None:
             self.ask(text)

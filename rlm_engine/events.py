@@ -151,6 +151,7 @@ class CodeBlockFinished(Event):
     variables: tuple[VarInfo, ...] = ()
     final: Optional[str] = None  # set when the block called FINAL/FINAL_VAR or set answer
     restarted: bool = False  # the worker had to be restarted (state lost)
+    output_file: Optional[str] = None  # the whole output, when it was too big for events
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,15 +11,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import tempfile
 import time
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, AsyncIterator, Optional
 
 from . import events as ev
 from . import parsing, prompts
 from .clients.base import ChatClient, TextChunk, ThinkingChunk
 from .errors import BackendError, RLMError
-from .output import OutputCapture
+from .output import OutputCapture, OutputSpool
 from .repl.session import BlockResult, ContextSource, ReplSession
 from .state import RunState
 from .trajectory import TrajectoryWriter
@@ -132,6 +134,12 @@ class Run:
     def _check_limit(self) -> None:
         if self._limit is not None:
             raise self._limit
+
+    def _outputs_dir(self) -> Path:
+        """Where big block outputs go: beside the trajectory (or a temp dir without one)."""
+        if self._writer is not None:
+            return self._writer.path.with_suffix(".outputs")
+        return Path(tempfile.gettempdir()) / f"rlm-outputs-{self.run_id}"
 
     def _partial(self) -> str:
         return parsing.prose_of(self._last_reply)
@@ -342,10 +350,12 @@ class Run:
     async def _run_block(self, iteration: int, index: int, code: str) -> tuple[BlockResult, str]:
         assert self._repl is not None
         capture = OutputCapture(self.rlm.max_output_chars)
+        spool = OutputSpool(self._outputs_dir() / f"{iteration}-{index + 1}.txt")
         live = [0]
 
         def on_output(stream: str, text: str) -> None:
             capture.add(text)
+            spool.add(text)
             if live[0] < LIVE_OUTPUT_CHARS:
                 piece = text[: LIVE_OUTPUT_CHARS - live[0]]
                 live[0] += len(piece)
@@ -356,7 +366,10 @@ class Run:
             return await self._subcalls(iteration, index, prompts_, model)
 
         self.emit(ev.CodeBlockStarted, iteration=iteration, index=index, code=code)
-        res = await self._repl.execute(code, on_output=on_output, on_query=on_query)
+        try:
+            res = await self._repl.execute(code, on_output=on_output, on_query=on_query)
+        finally:
+            output_file = spool.close()
         if capture.total > live[0]:
             self.emit(ev.CodeOutput, iteration=iteration, index=index, stream="stderr",
                       text=f"\n[rlm-tui: {capture.total - live[0]:,} more characters of output "
@@ -364,7 +377,7 @@ class Run:
         self.emit(ev.CodeBlockFinished, iteration=iteration, index=index,
                   duration=round(res.duration, 6), error=res.error, output_chars=capture.total,
                   variables=tuple(ev.VarInfo(**v) for v in res.variables), final=res.final,
-                  restarted=res.restarted)
+                  restarted=res.restarted, output_file=output_file)
         output = capture.text()
         if res.restarted and res.error:
             output += ("\n" if output else "") + res.error

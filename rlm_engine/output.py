@@ -46,3 +46,48 @@ class OutputCapture:
         tail = tail[-self.tail_limit:]
         return (f"{head}\n[... {self.cut:,} characters cut: the output was {self.total:,} "
                 f"characters; print slices or summaries to see what matters ...]\n{tail}")
+
+
+class OutputSpool:
+    """Keeps a block's whole output for the user, on disk once it is big.
+
+    Up to `memory_limit` characters it stays in memory (and in the trajectory's events);
+    past that it is written to `path`, up to `disk_limit` characters, with a note at the end
+    if even that was exceeded.
+    """
+
+    def __init__(self, path, memory_limit: int = 256 * 1024,
+                 disk_limit: int = 256 * 1024 * 1024) -> None:
+        self.path = path
+        self.memory_limit = memory_limit
+        self.disk_limit = disk_limit
+        self.parts: list[str] = []
+        self.size = 0
+        self.written = 0
+        self.dropped = 0
+        self._file = None
+
+    def add(self, text: str) -> None:
+        self.size += len(text)
+        if self._file is None:
+            self.parts.append(text)
+            if self.size <= self.memory_limit:
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "w", encoding="utf-8", errors="replace")
+            text, self.parts = "".join(self.parts), []
+        room = self.disk_limit - self.written
+        if room > 0:
+            self._file.write(text[:room])
+            self.written += min(room, len(text))
+        self.dropped += max(0, len(text) - max(room, 0))
+
+    def close(self):
+        """The file's path when the output went to disk, else None."""
+        if self._file is None:
+            return None
+        if self.dropped:
+            self._file.write(f"\n[rlm-tui: {self.dropped:,} more characters not kept]\n")
+        self._file.close()
+        self._file = None
+        return str(self.path)

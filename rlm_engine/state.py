@@ -40,6 +40,7 @@ class BlockRecord:
     variables: tuple = ()
     final: Optional[str] = None
     restarted: bool = False
+    output_file: Optional[str] = None
     done: bool = False
     sub_calls: list[SubCallRecord] = field(default_factory=list)
 
@@ -206,6 +207,7 @@ class RunState:
         b = self.block(e.iteration, e.index)
         b.duration, b.error, b.variables = e.duration, e.error, e.variables
         b.final, b.restarted, b.done = e.final, e.restarted, True
+        b.output_file = e.output_file
         b.output_chars = max(b.output_chars, e.output_chars)
 
     def _on_feedback_sent(self, e: ev.FeedbackSent) -> None:

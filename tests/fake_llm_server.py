@@ -54,6 +54,8 @@ class FakeLLMServer:
         self.scripts: dict[str, Script] = dict(scripts or {})
         self.api_key = api_key
         self.requests: list[dict] = []
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most chat requests served at once
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer((host, port), _Handler)
         self._httpd.daemon_threads = True
@@ -220,6 +222,17 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         path = self.path.split("?")[0]
         body = self._body()
+        fake = self.fake
+        with fake._lock:
+            fake.in_flight += 1
+            fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+        try:
+            self._post(path, body)
+        finally:
+            with fake._lock:
+                fake.in_flight -= 1
+
+    def _post(self, path: str, body: dict) -> None:
         try:
             if path == "/api/chat":
                 self._ollama_chat(body)

@@ -437,11 +437,8 @@ def load_path(path: str):
     if lower.endswith(".csv"):
         with open(path, encoding="utf-8", errors="replace", newline="") as fh:
             return list(csv.DictReader(fh)), "csv"
-    with open(path, "rb") as fh:
-        data = fh.read()
-    text = data.decode("utf-8", "replace")
-    del data
-    return text, "text"
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        return fh.read(), "text"
 
 
 def context_info(value, name: str, kind: str) -> dict:

@@ -1,0 +1,118 @@
+"""REPL sandbox figures.
+
+  round trip   `x = 1` executed in a warm worker (median, p90)
+  1 GiB load   a 1 GiB text file loaded as `context` (the worker reads it), against a plain
+               `open().read()` of the same file in a separate process, both with the file in
+               the page cache; and this (the app's) process's peak memory above its baseline
+  batched      llm_query_batched of 16 prompts against a backend answering each in 0.5 s,
+               concurrency limit 8
+
+Usage: python benchmarks/repl_bench.py [--gib 1.0] [--skip-load]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from rlm_engine import RLM  # noqa: E402
+from rlm_engine import events as ev  # noqa: E402
+from rlm_engine.repl.session import ContextSource, ReplSession  # noqa: E402
+
+
+def peak_rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def round_trip(n: int = 3000) -> None:
+    s = ReplSession()
+    await s.start()
+    for _ in range(200):
+        await s.execute("x = 1")
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        await s.execute("x = 1")
+        times.append(time.perf_counter() - t)
+    await s.close()
+    times.sort()
+    print(f"round trip `x = 1`: median {statistics.median(times) * 1000:.3f} ms, "
+          f"p90 {times[int(n * 0.9)] * 1000:.3f} ms ({n} blocks)")
+
+
+def make_file(path: Path, gib: float) -> None:
+    line = ("the quick brown fox jumps over the lazy dog 0123456789 " * 2)[:99] + "\n"
+    block = line * 10_000
+    with open(path, "w") as fh:
+        for _ in range(int(gib * (1 << 30)) // len(block)):
+            fh.write(block)
+
+
+async def load(gib: float) -> None:
+    path = Path(tempfile.mkdtemp(prefix="rlm-bench-")) / "big.txt"
+    make_file(path, gib)
+    size = path.stat().st_size
+    read = ("import time,sys; t=time.perf_counter(); d=open(sys.argv[1]).read(); "
+            "print(time.perf_counter()-t)")
+    subprocess.run([sys.executable, "-c", read, str(path)], capture_output=True)  # warm cache
+    plain = float(subprocess.run([sys.executable, "-c", read, str(path)], capture_output=True,
+                                 text=True).stdout)
+    s = ReplSession(memory_mb=max(4096, int(size / (1 << 20) * 3) + 1024))
+    await s.start()
+    base = peak_rss_mib()
+    t = time.perf_counter()
+    info = await s.set_context(ContextSource(path=str(path), name=path.name))
+    ours = time.perf_counter() - t
+    peak = peak_rss_mib() - base
+    await s.close()
+    path.unlink()
+    print(f"load {size / (1 << 30):.2f} GiB: {ours:.2f} s as `context` ({info['chars']:,} chars, "
+          f"{info['lines']:,} lines) vs {plain:.2f} s plain read = {ours / plain:.2f}x; "
+          f"app process peak +{peak:.0f} MiB")
+
+
+async def batched() -> None:
+    from fake_llm_server import FakeLLMServer, Reply
+    server = FakeLLMServer({
+        "root": [Reply(text="```repl\nr = llm_query_batched([f'p{i}' for i in range(16)])\n```\n"),
+                 Reply(text="FINAL(ok)")],
+        "sub": lambda msgs: Reply(text="ok", first_delay=0.5),
+    }).start()
+    os.environ["OLLAMA_HOST"] = server.url
+    rlm = RLM(model="root", recursive_model="sub", max_concurrent_subcalls=8,
+              save_trajectory=False)
+    run = rlm.start("q")
+    durations = [e.duration async for e in run if isinstance(e, ev.CodeBlockFinished)]
+    await rlm.aclose()
+    server.stop()
+    print(f"llm_query_batched 16 prompts x 0.5 s, limit 8: {durations[0]:.2f} s "
+          f"(serial would be 8.0 s); most requests at once at the server: {server.max_in_flight}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--gib", type=float, default=1.0)
+    ap.add_argument("--skip-load", action="store_true")
+    args = ap.parse_args()
+    asyncio.run(round_trip())
+    if not args.skip_load:
+        asyncio.run(load(args.gib))
+    asyncio.run(batched())
+
+
+if __name__ == "__main__":
+    main()

@@ -172,6 +172,8 @@ class SubCallStarted(Event):
     model: str
     prompt_preview: str
     prompt_chars: int
+    kind: str = "llm"  # llm (llm_query) | rlm (rlm_query: a child run)
+    child_run_id: str = ""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,6 +4,12 @@ A `Run` is an async iterable of events. The work happens in a task of its own, s
 that stops reading does not stall the worker, and `cancel()` can stop it at any await: the
 stream is closed and running code is interrupted (killed if it ignores that) within a second.
 Every run ends with exactly one of FinalAnswer / RunFailed / RunCancelled, then RunFinished.
+
+Recursion: with `max_depth` > 1, `rlm_query(prompt, context)` in model code starts a child
+run (depth + 1) whose root model is the parent's recursive model, with its own worker. Its
+events go into the parent's stream and trajectory (they carry their own run_id and depth, and
+RunStarted names the parent), and its answer comes back as the call's result. At the maximum
+depth, `rlm_query` is a plain `llm_query`.
 """
 
 from __future__ import annotations
@@ -43,10 +49,14 @@ class _Stop(Exception):
 
 class Run:
     def __init__(self, rlm: "RLM", prompt: str, context: Optional[ContextSource],
-                 repl: Optional[ReplSession] = None) -> None:
+                 repl: Optional[ReplSession] = None, *, parent: Optional["Run"] = None) -> None:
         self.rlm = rlm
         self.prompt = prompt
         self.run_id = uuid.uuid4().hex[:12]
+        self.parent = parent
+        self.depth = parent.depth + 1 if parent is not None else 0
+        # a child run is driven by the recursive model
+        self.root_client = rlm.recursive_client if parent is not None else rlm.root_client
         self.state = RunState()
         self._context = context
         self._repl = repl
@@ -61,7 +71,7 @@ class Run:
         self._sub_sem = asyncio.Semaphore(max(1, rlm.max_concurrent_subcalls))
         self._last_reply = ""
         self._writer: Optional[TrajectoryWriter] = None
-        if rlm.save_trajectory:
+        if rlm.save_trajectory and parent is None:  # a child's events go to the root's file
             self._writer = TrajectoryWriter.for_run(
                 self.run_id, rlm.trajectory_dir, secrets=rlm.secrets())
 
@@ -115,12 +125,20 @@ class Run:
             self._task.cancel()
 
     def emit(self, cls: type, **fields: Any) -> ev.Event:
-        e = cls(t=round(time.monotonic() - self._t0, 4), run_id=self.run_id, depth=0, **fields)
+        e = cls(t=round(time.monotonic() - self._t0, 4), run_id=self.run_id, depth=self.depth,
+                **fields)
         self.state.apply(e)
+        self._publish(e)
+        return e
+
+    def _publish(self, e: ev.Event) -> None:
+        """Into this run's stream and file; a child's events go up to its root's."""
+        if self.parent is not None:
+            self.parent._publish(e)
+            return
         if self._writer is not None:
             self._writer.write(e)
         self._queue.put_nowait(e)
-        return e
 
     def _usage_updated(self) -> None:
         summary = self.state.usage()
@@ -137,6 +155,8 @@ class Run:
 
     def _outputs_dir(self) -> Path:
         """Where big block outputs go: beside the trajectory (or a temp dir without one)."""
+        if self.parent is not None:
+            return self.parent._outputs_dir() / self.run_id
         if self._writer is not None:
             return self._writer.path.with_suffix(".outputs")
         return Path(tempfile.gettempdir()) / f"rlm-outputs-{self.run_id}"
@@ -195,13 +215,15 @@ class Run:
         elif self._repl.context_info:
             info = ev.ContextInfo(**self._repl.context_info)
         system = rlm.system_prompt or prompts.system_prompt(
-            info, rlm.recursive_client.label, rlm.num_ctx)
+            info, rlm.recursive_client.label, rlm.num_ctx,
+            recursion=self.depth + 1 < rlm.max_depth)
         messages = [{"role": "system", "content": system},
                     {"role": "user", "content": prompts.first_message(self.prompt)}]
-        self.emit(ev.RunStarted, prompt=self.prompt, model=rlm.root_client.label,
+        self.emit(ev.RunStarted, prompt=self.prompt, model=self.root_client.label,
                   recursive_model=rlm.recursive_client.label, max_iterations=rlm.max_iterations,
                   context=info, system_prompt=system, started_at=time.time(),
-                  settings=rlm.settings())
+                  settings=rlm.settings(),
+                  parent_run_id=self.parent.run_id if self.parent else "")
         nudged = False
         for iteration in range(1, rlm.max_iterations + 1):
             self.emit(ev.IterationStarted, iteration=iteration)
@@ -249,7 +271,7 @@ class Run:
     # -- one reply -------------------------------------------------------------------------
     async def _reply(self, iteration: int, messages: list[dict]) -> str:
         self._check_limit()
-        client = self.rlm.root_client
+        client = self.root_client
         text: list[str] = []
         thinking: list[str] = []
         usage: Optional[Usage] = None
@@ -290,7 +312,7 @@ class Run:
             usage = Usage(prompt_chars // 4, (len(reply) + len(thinking)) // 4)
         self._last_reply = reply or self._last_reply
         self.emit(ev.ReplyFinished, iteration=iteration, text=reply, thinking=thinking,
-                  model=self.rlm.root_client.label, usage=usage,
+                  model=self.root_client.label, usage=usage,
                   duration=round(time.monotonic() - start, 4), cut=cut)
         self._usage_updated()
 
@@ -362,8 +384,8 @@ class Run:
                 self.emit(ev.CodeOutput, iteration=iteration, index=index, stream=stream,
                           text=piece)
 
-        async def on_query(prompts_: list, model: Optional[str]) -> list:
-            return await self._subcalls(iteration, index, prompts_, model)
+        async def on_query(request: dict) -> list:
+            return await self._subcalls(iteration, index, request)
 
         self.emit(ev.CodeBlockStarted, iteration=iteration, index=index, code=code)
         try:
@@ -384,11 +406,37 @@ class Run:
         return res, output
 
     # -- sub-calls -------------------------------------------------------------------------
-    async def _subcalls(self, iteration: int, index: int, prompts_: list,
-                        model: Optional[str]) -> list:
+    async def _subcalls(self, iteration: int, index: int, request: dict) -> list:
+        prompts_ = [str(p) for p in request.get("prompts", [])]
+        model = request.get("model")
+        if request.get("kind") == "rlm" and self.depth + 1 < self.rlm.max_depth:
+            return [await self._child(iteration, index, prompts_[0], request.get("payload"))]
         client = self.rlm.client_for(model) if model else self.rlm.recursive_client
         return list(await asyncio.gather(
-            *(self._subcall(client, iteration, index, str(p)) for p in prompts_)))
+            *(self._subcall(client, iteration, index, p) for p in prompts_)))
+
+    async def _child(self, iteration: int, index: int, prompt: str,
+                     pickled: Optional[bytes]) -> dict:
+        """rlm_query: a child run over the given context; its answer is the result."""
+        context = ContextSource(pickled=pickled, name="rlm_query context") if pickled else None
+        child = Run(self.rlm, prompt, context or ContextSource(), parent=self)
+        call_id = f"{self.run_id}.{next(self._calls)}"
+        self.emit(ev.SubCallStarted, call_id=call_id, iteration=iteration, index=index,
+                  model=f"rlm:{child.root_client.label}", prompt_preview=prompt[:500],
+                  prompt_chars=len(prompt), kind="rlm", child_run_id=child.run_id)
+        start = time.monotonic()
+        try:
+            result = await child.start().wait()
+        except asyncio.CancelledError:
+            child.cancel()
+            raise
+        usage = Usage(result.usage["total_prompt_tokens"], result.usage["total_completion_tokens"])
+        error = None if result.ok else (result.error or result.status)
+        self.emit(ev.SubCallFinished, call_id=call_id, model=f"rlm:{child.root_client.label}",
+                  answer=result.answer, usage=usage, error=error,
+                  duration=round(time.monotonic() - start, 4))
+        self._usage_updated()
+        return {"error": f"the child run {error}"} if error else {"text": result.answer}
 
     async def _subcall(self, client: ChatClient, iteration: int, index: int,
                        prompt: str) -> dict:

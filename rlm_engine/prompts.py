@@ -32,7 +32,7 @@ give it. Use it to read, summarise or classify chunks of `context` (it handles a
 {sub_chars:,} characters per call).
 - `llm_query_batched(prompts: list[str]) -> list[str]`: the same for many prompts at once, run \
 in parallel; much faster than a loop of `llm_query`.
-- `SHOW_VARS()`: lists the variables you have made.
+- `SHOW_VARS()`: lists the variables you have made.{recursion_line}
 A failed sub-call raises `LLMQueryError`, which you can catch.
 
 ## How to work
@@ -76,10 +76,19 @@ def describe_context(info: Optional[ContextInfo]) -> str:
     return line + "."
 
 
-def system_prompt(info: Optional[ContextInfo], sub_model: str, num_ctx: Optional[int]) -> str:
+RECURSION_LINE = (
+    "\n- `rlm_query(prompt: str, context=None) -> str`: hand a sub-task that needs code to a "
+    "child analyst with a REPL of its own, holding `context` (any Python value); it works in "
+    "turns as you do and returns its final answer. Slower than `llm_query`: use it for parts "
+    "too big or too hard for one call.")
+
+
+def system_prompt(info: Optional[ContextInfo], sub_model: str, num_ctx: Optional[int],
+                  recursion: bool = False) -> str:
     sub_chars = max(4000, int((num_ctx or 32768) * 3 * 0.8))
     return SYSTEM_PROMPT.format(
-        context_line=describe_context(info), sub_model=sub_model, sub_chars=sub_chars
+        context_line=describe_context(info), sub_model=sub_model, sub_chars=sub_chars,
+        recursion_line=RECURSION_LINE if recursion else "",
     )
 
 

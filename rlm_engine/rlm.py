@@ -42,6 +42,7 @@ class RLM:
         block_timeout: Optional[float] = 120.0,
         memory_mb: int = 4096,
         max_concurrent_subcalls: int = 4,
+        max_depth: int = 1,
         max_retries: int = 2,
         save_trajectory: bool = True,
         trajectory_dir: Optional[Path] = None,
@@ -59,6 +60,7 @@ class RLM:
         self.block_timeout = block_timeout
         self.memory_mb = memory_mb
         self.max_concurrent_subcalls = max_concurrent_subcalls
+        self.max_depth = max(1, int(max_depth))
         self.save_trajectory = save_trajectory
         self.trajectory_dir = trajectory_dir
         self.system_prompt = system_prompt
@@ -104,7 +106,7 @@ class RLM:
             "max_iterations": self.max_iterations, "think": self.think, "num_ctx": self.num_ctx,
             "temperature": self.temperature, "max_tokens": self.max_tokens,
             "max_timeout": self.max_timeout, "max_output_chars": self.max_output_chars,
-            "block_timeout": self.block_timeout,
+            "block_timeout": self.block_timeout, "max_depth": self.max_depth,
         }
 
     # -- running ---------------------------------------------------------------------------

@@ -109,7 +109,7 @@ class RLMResult:
 
 
 class RunState:
-    """The state of one run (the root, depth 0), rebuilt from its events."""
+    """The state of one run, rebuilt from its events (the first RunStarted names the run)."""
 
     def __init__(self) -> None:
         self.started: Optional[ev.RunStarted] = None
@@ -166,9 +166,11 @@ class RunState:
 
     # -- the fold --------------------------------------------------------------------------
     def apply(self, e: ev.Event) -> None:
-        self.last_t = max(self.last_t, e.t)
-        if e.depth != 0:  # child runs (rlm_query) keep states of their own
+        """Fold one event. Events of other runs (children started by rlm_query, which share
+        the root's stream) are left to states of their own."""
+        if self.started is not None and e.run_id != self.started.run_id:
             return
+        self.last_t = max(self.last_t, e.t)
         handler = getattr(self, "_on_" + e.kind, None)
         if handler is not None:
             handler(e)

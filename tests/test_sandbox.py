@@ -82,3 +82,45 @@ def test_worker_dies_with_a_killed_parent(tmp_path):
         time.sleep(0.05)
     os.kill(worker, signal.SIGKILL)
     raise AssertionError("the worker outlived its killed parent")
+
+
+async def test_rlm_query_starts_a_child_run_with_its_own_repl(ollama):
+    ollama.fake.script("root", [
+        Reply(text="```repl\nfound = rlm_query('What number is in here?', context={'doc': 'x 42 y'})\n"
+                   "print(found)\n```\n"),
+        Reply(text="FINAL_VAR(found)")])
+    ollama.fake.script("sub", [
+        Reply(text="```repl\nprint(type(context).__name__, context['doc'].split()[1])\n```\n",
+              prompt_tokens=10, completion_tokens=5),
+        Reply(text="FINAL(42)", prompt_tokens=20, completion_tokens=2)])
+    result, events = await collect(make_rlm(ollama, sub="sub", max_depth=2))
+    assert result.answer == "42"
+    child_start = [e for e in events if isinstance(e, ev.RunStarted) and e.depth == 1]
+    assert len(child_start) == 1 and child_start[0].parent_run_id == events[0].run_id
+    assert child_start[0].model == "sub" and child_start[0].context.type == "dict"
+    child_blocks = [e for e in events if isinstance(e, ev.CodeBlockFinished) and e.depth == 1]
+    child_out = "".join(e.text for e in events if isinstance(e, ev.CodeOutput) and e.depth == 1)
+    assert child_out == "dict 42\n" and len(child_blocks) == 1
+    call = of(events, ev.SubCallStarted)[0]
+    assert call.kind == "rlm" and call.child_run_id == child_start[0].run_id
+    # the root's result: its own iterations only, the child's tokens counted in
+    assert result.iterations == 2
+    assert result.usage["by_model"]["rlm:sub"]["prompt_tokens"] == 30
+    # the trajectory holds both runs and replays the root
+    from rlm_engine import RunState, load_trajectory
+    state = RunState()
+    for e in load_trajectory(result.trajectory_path).events:
+        state.apply(e)
+    assert state.result().answer == "42" and len(state.iterations) == 2
+
+
+async def test_rlm_query_at_the_maximum_depth_is_an_llm_query(ollama):
+    ollama.fake.script("root", [
+        Reply(text="```repl\nprint(rlm_query('plain please', context=[1, 2]))\n```\n"),
+        Reply(text="FINAL(ok)")])
+    ollama.fake.script("sub", ["plain answer"])
+    result, events = await collect(make_rlm(ollama, sub="sub"))
+    assert result.iteration_log[0].blocks[0].output == "plain answer\n"
+    assert not [e for e in events if e.depth]
+    assert ollama.fake.requests_for("sub")[0]["body"]["messages"] == [
+        {"role": "user", "content": "plain please"}]

@@ -35,16 +35,20 @@ WORKER_PATH = str(Path(__file__).with_name("worker.py"))
 SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH", re.IGNORECASE)
 
 OutputSink = Callable[[str, str], None]  # (stream, text)
-QueryHandler = Callable[[list, Optional[str]], Awaitable[list]]  # (prompts, model) -> results
+# (the llm_query request: prompts, model, kind, and "payload" bytes) -> one result per prompt
+QueryHandler = Callable[[dict], Awaitable[list]]
 
 
 @dataclass(frozen=True)
 class ContextSource:
-    """Where `context` comes from: a file/directory path (loaded inside the worker) or a value."""
+    """Where `context` comes from: a file/directory path (loaded inside the worker), a value,
+    or `pickled` bytes from another worker (passed through: the app never unpickles what
+    model code produced)."""
 
     path: Optional[str] = None
     value: Any = None
     name: str = ""
+    pickled: Optional[bytes] = None
 
 
 @dataclass
@@ -146,8 +150,9 @@ class ReplSession:
     async def restart(self) -> None:
         await self.close()
         await self.start()
-        if self._source.path is not None or self._source.value is not None:
-            await self._load(self._source)
+        src = self._source
+        if src.path is not None or src.value is not None or src.pickled is not None:
+            await self._load(src)
 
     async def _read_messages(self, reader: asyncio.StreamReader) -> None:
         try:
@@ -175,9 +180,12 @@ class ReplSession:
                 self._sink(name, data.decode("utf-8", "replace"))
 
     async def _next(self, timeout: Optional[float] = None) -> dict:
+        """The next message's header; a payload, if any, rides along as header["payload"]."""
         header, payload = await asyncio.wait_for(self._inbox.get(), timeout)
         if header.get("op") == "_eof":
             raise WorkerDied()
+        if payload:
+            header["payload"] = payload
         return header
 
     async def _send(self, header: dict, payload: bytes = b"") -> None:
@@ -213,6 +221,9 @@ class ReplSession:
         if source.path is not None:
             header = {"op": "context", "kind": "path", "path": source.path, "name": source.name}
             await self._send(header)
+        elif source.pickled is not None:
+            await self._send({"op": "context", "kind": "pickle", "name": source.name},
+                             source.pickled)
         elif isinstance(source.value, str):
             await self._send_text(source.value, source.name)
         elif source.value is None:
@@ -305,7 +316,7 @@ class ReplSession:
             results = [{"error": "llm_query is not available here"} for _ in prompts]
         else:
             try:
-                results = await on_query(prompts, header.get("model"))
+                results = await on_query(header)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - reported to the model code

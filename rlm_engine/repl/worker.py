@@ -13,7 +13,8 @@ engine -> worker
         -> {"op": "context_ok", "info": {...}} | {"op": "context_error", "error": str}
   {"op": "exec", "id": n, "code": str}
         -> any number of {"op": "out", "stream": "stdout"|"stderr", "data": str}
-           and {"op": "llm_query", "qid": q, "prompts": [str], "model": str|null}
+           and {"op": "llm_query", "qid": q, "prompts": [str], "model": str|null,
+                "kind": "llm"|"rlm"} (+ for "rlm", the pickled child context as payload)
         -> {"op": "done", "id": n, "error": str|null, "traceback": str, "final": str|null,
             "final_source": str|null, "variables": [...], "duration": s}
   {"op": "llm_result", "qid": q, "results": [{"text": str} | {"error": str}]}
@@ -238,17 +239,18 @@ class Worker:
             "FINAL_VAR": self.final_var,
             "SHOW_VARS": self.show_vars,
             "LLMQueryError": LLMQueryError,
+            "rlm_query": self.rlm_query,
             "answer": {"content": "", "ready": False},
         })
 
     # -- functions model code calls --------------------------------------------------------
-    def _query(self, prompts: list, model) -> list:
+    def _query(self, prompts: list, model, kind: str = "llm", payload: bytes = b"") -> list:
         self.stdout.flush()
         self.stderr.flush()
         self.qid += 1
         qid = self.qid
         self.chan.send({"op": "llm_query", "qid": qid, "prompts": [str(p) for p in prompts],
-                        "model": model})
+                        "model": model, "kind": kind}, payload)
         while True:
             header, _ = self.chan.recv()
             if header.get("op") == "llm_result" and header.get("qid") == qid:
@@ -275,6 +277,15 @@ class Worker:
             err.results = [r.get("text") for r in results]
             raise err
         return [r["text"] for r in results]
+
+    def rlm_query(self, prompt, context=None) -> str:
+        """Hand a sub-task to a child RLM: its own REPL holding `context`, its own turns.
+        At the maximum depth this is a plain llm_query (the context is then ignored)."""
+        payload = b"" if context is None else pickle.dumps(context, pickle.HIGHEST_PROTOCOL)
+        (result,) = self._query([prompt], None, "rlm", payload)
+        if "error" in result:
+            raise LLMQueryError(result["error"])
+        return result["text"]
 
     def final(self, value="") -> None:
         raise _FinalSignal(str(value), "FINAL")

@@ -239,6 +239,8 @@ class SessionScreen(Screen):
             self.refresh_usage()
 
     async def show_event(self, run: Run, r: int, e: ev.Event) -> None:
+        if e.depth:  # a child run of rlm_query: shown as its sub-call line for now
+            return
         conv, repl = self.conversation, self.repl
         if isinstance(e, ev.IterationStarted):
             self.query_one(Timeline).add((r, e.iteration))

@@ -172,7 +172,7 @@ class SubCallStarted(Event):
     model: str
     prompt_preview: str
     prompt_chars: int
-    kind: str = "llm"  # llm (llm_query) | rlm (rlm_query: a child run)
+    call_kind: str = "llm"  # llm (llm_query) | rlm (rlm_query: a child run)
     child_run_id: str = ""
 
 

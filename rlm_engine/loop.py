@@ -423,7 +423,7 @@ class Run:
         call_id = f"{self.run_id}.{next(self._calls)}"
         self.emit(ev.SubCallStarted, call_id=call_id, iteration=iteration, index=index,
                   model=f"rlm:{child.root_client.label}", prompt_preview=prompt[:500],
-                  prompt_chars=len(prompt), kind="rlm", child_run_id=child.run_id)
+                  prompt_chars=len(prompt), call_kind="rlm", child_run_id=child.run_id)
         start = time.monotonic()
         try:
             result = await child.start().wait()

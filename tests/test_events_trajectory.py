@@ -91,3 +91,9 @@ def test_truncated_and_newer_files_open_with_warnings(tmp_path):
     t = load_trajectory(newer)
     assert any("newer rlm-tui" in w for w in t.warnings)
     assert any("unknown kind" in w for w in t.warnings)
+
+
+def test_event_type_names_are_not_shadowed_by_fields():
+    for name, cls in ev.EVENT_TYPES.items():
+        assert cls.kind == name
+        assert "kind" not in {f.name for f in dataclasses.fields(cls)}

@@ -102,7 +102,7 @@ async def test_rlm_query_starts_a_child_run_with_its_own_repl(ollama):
     child_out = "".join(e.text for e in events if isinstance(e, ev.CodeOutput) and e.depth == 1)
     assert child_out == "dict 42\n" and len(child_blocks) == 1
     call = of(events, ev.SubCallStarted)[0]
-    assert call.kind == "rlm" and call.child_run_id == child_start[0].run_id
+    assert call.call_kind == "rlm" and call.child_run_id == child_start[0].run_id
     # the root's result: its own iterations only, the child's tokens counted in
     assert result.iterations == 2
     assert result.usage["by_model"]["rlm:sub"]["prompt_tokens"] == 30

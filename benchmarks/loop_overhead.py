@@ -24,7 +24,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,7 +106,7 @@ def main() -> None:
             proc.wait()
         for k, v in split(events).items():
             parts[k].extend(v)
-    print(f"loop overhead per iteration, zero-latency loopback Ollama, code run in the worker")
+    print("loop overhead per iteration, zero-latency loopback Ollama, code run in the worker")
     print(f"{args.runs} runs x {n} iterations ({len(parts['total'])} measured)")
     for k in ("total", "backend", "code", "loop"):
         v = sorted(parts[k])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from fake_llm_server import Reply
 from app_helpers import ask, make_app, notifications, run_to_end, settle, until

@@ -16,7 +16,7 @@ import anthropic
 from ..specs import redact_url
 from ..usage import Usage
 from .base import (
-    ChatClient, ClientOptions, StreamItem, TextChunk, ThinkingChunk, api_error_message, one_line,
+    ChatClient, ClientOptions, StreamItem, TextChunk, ThinkingChunk, describe_sdk_error,
     split_system,
 )
 
@@ -75,20 +75,8 @@ class AnthropicClient(ChatClient):
         return redact_url(self.base_url) or "its default address"
 
     def _describe(self, exc: BaseException) -> str:
-        where = self._where()
-        if isinstance(exc, anthropic.APITimeoutError):
-            return f"anthropic at {where} timed out"
-        if isinstance(exc, anthropic.APIConnectionError):
-            return f"cannot reach anthropic at {where}: check the network or ANTHROPIC_BASE_URL"
-        if isinstance(exc, anthropic.AuthenticationError):
-            return "anthropic rejected the API key: check ANTHROPIC_API_KEY"
-        if isinstance(exc, anthropic.NotFoundError):
-            return f"model '{self.model}' not found at anthropic: {one_line(api_error_message(exc))}"
-        if isinstance(exc, anthropic.RateLimitError):
-            return f"anthropic rate limit hit: {one_line(api_error_message(exc))}"
-        if isinstance(exc, anthropic.APIStatusError):
-            return f"anthropic answered {exc.status_code}: {one_line(api_error_message(exc))}"
-        return f"anthropic failed: {type(exc).__name__}: {one_line(exc)}"
+        return describe_sdk_error(anthropic, exc, provider=self.provider, where=self._where(),
+                                  key_env="ANTHROPIC_API_KEY", model=self.model)
 
 
 _TAKES_TEMPERATURE: dict[type, bool] = {}

@@ -178,3 +178,24 @@ def api_error_message(exc: Any) -> str:
         if isinstance(err, str):
             return err
     return str(getattr(exc, "message", exc))
+
+
+def describe_sdk_error(sdk: Any, exc: BaseException, *, provider: str, where: str,
+                       key_env: str, model: str) -> str:
+    """One line for an error from the `openai` or `anthropic` package: both are generated
+    from one template and share these exception classes, so one ladder serves both."""
+    if isinstance(exc, sdk.APITimeoutError):
+        return f"{provider} at {where} timed out"
+    if isinstance(exc, sdk.APIConnectionError):
+        return (f"cannot reach {provider} at {where}: check the network or "
+                f"{provider.upper()}_BASE_URL")
+    if isinstance(exc, sdk.AuthenticationError):
+        return f"{provider} rejected the API key: check {key_env}"
+    detail = one_line(api_error_message(exc))
+    if isinstance(exc, sdk.NotFoundError):
+        return f"model '{model}' not found at {provider}: {detail}"
+    if isinstance(exc, sdk.RateLimitError):
+        return f"{provider} rate limit hit: {detail}"
+    if isinstance(exc, sdk.APIStatusError):
+        return f"{provider} answered {exc.status_code}: {detail}"
+    return f"{provider} failed: {type(exc).__name__}: {one_line(exc)}"

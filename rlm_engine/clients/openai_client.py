@@ -14,7 +14,7 @@ import openai
 from ..specs import redact_url
 from ..usage import Usage
 from .base import (
-    ChatClient, ClientOptions, StreamItem, TextChunk, ThinkingChunk, api_error_message, one_line,
+    ChatClient, ClientOptions, StreamItem, TextChunk, ThinkingChunk, describe_sdk_error,
 )
 
 
@@ -63,19 +63,6 @@ class OpenAICompatClient(ChatClient):
         return redact_url(self.base_url) or "its default address"
 
     def _describe(self, exc: BaseException) -> str:
-        where = self._where()
-        name = self.provider
-        if isinstance(exc, openai.APITimeoutError):
-            return f"{name} at {where} timed out"
-        if isinstance(exc, openai.APIConnectionError):
-            return f"cannot reach {name} at {where}: check the network or {name.upper()}_BASE_URL"
-        if isinstance(exc, openai.AuthenticationError):
-            return f"{name} rejected the API key: check {self.key_env}"
-        if isinstance(exc, openai.NotFoundError):
-            return f"model '{self.model}' not found at {name}: {one_line(api_error_message(exc))}"
-        if isinstance(exc, openai.RateLimitError):
-            return f"{name} rate limit hit: {one_line(api_error_message(exc))}"
-        if isinstance(exc, openai.APIStatusError):
-            return f"{name} answered {exc.status_code}: {one_line(api_error_message(exc))}"
-        return f"{name} failed: {type(exc).__name__}: {one_line(exc)}"
+        return describe_sdk_error(openai, exc, provider=self.provider, where=self._where(),
+                                  key_env=self.key_env, model=self.model)
 

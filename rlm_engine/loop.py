@@ -88,6 +88,23 @@ class Run:
     def done(self) -> bool:
         return self._task is not None and self._task.done()
 
+    # what a view of a run needs (a RecordedRun offers the same)
+    @property
+    def model(self) -> str:
+        return self.root_client.label
+
+    @property
+    def recursive_model(self) -> str:
+        return self.rlm.recursive_client.label
+
+    @property
+    def max_iterations(self) -> int:
+        return self.rlm.max_iterations
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self._t0 if self._task is not None else 0.0
+
     def start(self) -> "Run":
         if self._task is None:
             self._t0 = time.monotonic()

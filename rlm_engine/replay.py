@@ -1,0 +1,40 @@
+"""A run read back from its trajectory, offering what a view of a live `Run` uses (`state`,
+`model`, `recursive_model`, `max_iterations`, `done`, `elapsed`), plus its events in order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from . import events as ev
+from .state import RunState
+from .trajectory import load_trajectory
+
+
+class RecordedRun:
+    def __init__(self, events: list[ev.Event], warnings: Optional[list[str]] = None,
+                 path: Optional[Path] = None) -> None:
+        self.events = events
+        self.warnings = list(warnings or [])
+        self.path = path
+        self.state = RunState()
+        for e in events:
+            self.state.apply(e)
+        start = self.state.started
+        if start is None:
+            self.warnings.append("the file holds no run_started event")
+        self.model = start.model if start else "?"
+        self.recursive_model = start.recursive_model if start else "?"
+        self.max_iterations = start.max_iterations if start else 0
+        self.prompt = start.prompt if start else ""
+        self.done = True
+        self.trajectory_path = str(path) if path else None
+
+    @property
+    def elapsed(self) -> float:
+        return self.state.total_time or self.state.last_t
+
+    @classmethod
+    def load(cls, path: "str | Path") -> "RecordedRun":
+        t = load_trajectory(path)
+        return cls(t.events, t.warnings, Path(path))

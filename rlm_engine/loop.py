@@ -324,9 +324,11 @@ class Run:
 
     def _record_reply(self, iteration: int, reply: str, thinking: str, usage: Optional[Usage],
                       start: float, messages: list[dict], cut: bool) -> None:
-        if usage is None:  # stream cut short: estimate at ~4 characters a token
+        if usage is None and (reply or thinking):  # cut short: estimate, ~4 chars a token
             prompt_chars = sum(len(m["content"]) for m in messages)
             usage = Usage(prompt_chars // 4, (len(reply) + len(thinking)) // 4)
+        elif usage is None:  # nothing came back (e.g. refused): nothing was spent
+            usage = Usage()
         self._last_reply = reply or self._last_reply
         self.emit(ev.ReplyFinished, iteration=iteration, text=reply, thinking=thinking,
                   model=self.root_client.label, usage=usage,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -70,10 +71,12 @@ class RLMApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "rlm-tui"
 
-    def __init__(self, session: Session, context: Optional[Path] = None) -> None:
+    def __init__(self, session: Session, context: Optional[Path] = None,
+                 first_screen=None) -> None:
         super().__init__()
         self.session = session
         self.initial_context = context
+        self.first_screen = first_screen  # e.g. the benchmark, over the session screen
         self.keymap_problem: Optional[str] = None
 
     def on_mount(self) -> None:
@@ -82,7 +85,10 @@ class RLMApp(App):
         keymap, self.keymap_problem = load_keymap()
         if keymap:
             self.set_keymap(keymap)
-        self.push_screen(SessionScreen(self.session, self.initial_context))
+        self.push_screen(SessionScreen(self.session, self.initial_context,
+                                       probe=self.first_screen is None))
+        if self.first_screen is not None:
+            self.push_screen(self.first_screen)
         if self.keymap_problem:
             self.notify(self.keymap_problem, severity="warning", timeout=8)
 
@@ -150,6 +156,34 @@ class RLMApp(App):
                                 lambda v=value: session_screen.run_command("think", v))
         yield SystemCommand("Keys and commands", "The help screen (F1)",
                             session_screen.action_help)
+        yield SystemCommand("Open benchmark", "Compare models on a needle-in-a-haystack task "
+                            "(default models; s starts)", self.open_benchmark)
+        yield SystemCommand("Reopen last benchmark", "The newest saved benchmark results",
+                            self.reopen_benchmark)
+
+    def open_benchmark(self) -> None:
+        from rlm_engine.bench import BenchRunner, select_models
+
+        from .screens.bench import BenchScreen
+
+        runner = BenchRunner(select_models(), seed=random.randrange(1_000_000))
+        self.push_screen(BenchScreen(runner, autostart=False))
+
+    def reopen_benchmark(self) -> None:
+        from rlm_engine.bench import load_results
+
+        from .screens.bench import BenchScreen
+
+        saved = sorted((data_dir() / "benchmarks").glob("bench_*.json"))
+        if not saved:
+            self.notify("no saved benchmark yet", severity="warning")
+            return
+        try:
+            results = load_results(saved[-1])
+        except (OSError, ValueError, KeyError) as exc:
+            self.notify(f"cannot read {saved[-1].name}: {exc}", severity="error")
+            return
+        self.push_screen(BenchScreen(results=results))
 
     def _session_screen(self):
         from .screens.session import SessionScreen

@@ -17,21 +17,22 @@ def _num(value: Optional[float], fmt: str) -> str:
     return "—" if value is None else format(value, fmt)
 
 
-def status_text(row: ModelRow, tick: int = 0) -> str:
+def status_text(row: ModelRow, tick: int = 0, reason: bool = True) -> str:
     if row.status == "running":
         return f"{SPINNER[tick % len(SPINNER)]} running"
-    if row.status == "failed":
+    if row.status == "failed" and reason:
         return f"failed: {row.reason}"
     return row.status
 
 
-def cells(row: ModelRow, tick: int = 0) -> list[str]:
+def cells(row: ModelRow, tick: int = 0, reason: bool = True) -> list[str]:
     acc = row.accuracy
     return [
         row.model.label, row.model.provider, "—" if acc is None else f"{acc:.0%}",
         f"{row.done}/{len(row.trials)}", _num(row.mean_time, ".1f"),
         _num(row.median_time, ".1f"), _num(row.mean_iterations, ".1f"),
-        f"{row.tokens_in:,}", f"{row.tokens_out:,}", str(row.errors), status_text(row, tick),
+        f"{row.tokens_in:,}", f"{row.tokens_out:,}", str(row.errors),
+        status_text(row, tick, reason),
     ]
 
 
@@ -50,3 +51,21 @@ def best_rows(rows: list[ModelRow]) -> dict[int, set[int]]:
         best = max(v for v, _ in values) if higher else min(v for v, _ in values)
         out[col] = {i for v, i in values if v == best}
     return out
+
+
+def bench_table(rows: list[ModelRow]):
+    """The results as a Rich table (the headless report), best values in bold green."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title="rlm-tui benchmark", header_style="bold")
+    for name in COLUMNS:
+        table.add_column(name, justify="left" if name in ("model", "provider", "status")
+                         else "right")
+    best = best_rows(rows)
+    for i, row in enumerate(rows):
+        table.add_row(*(Text(v, style="bold green" if i in best.get(c, ()) and row.done
+                             else ("red" if c == len(COLUMNS) - 1 and row.status == "failed"
+                                   else ""))
+                        for c, v in enumerate(cells(row, reason=False))))
+    return table

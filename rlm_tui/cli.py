@@ -2,6 +2,7 @@
 
     rlm-tui [flags]                      the full-screen app
     rlm-tui ask "PROMPT" [flags]         one question, answer on stdout (for scripts)
+    rlm-tui bench [flags]                compare models on long-context tasks (--no-tui: a report)
 
 Exit codes of `ask`: 0 answered, 1 the run failed (backend, limits), 2 bad arguments or
 settings, 130 interrupted (Ctrl+C). Errors are one line on stderr, never a traceback.
@@ -20,7 +21,7 @@ from typing import Optional, Sequence
 from rlm_engine import RLM, RLMError
 from rlm_engine.rlm import DEFAULT_MODEL
 
-SUBCOMMANDS = ("ask",)
+SUBCOMMANDS = ("ask", "bench")
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
@@ -61,7 +62,39 @@ def build_parser() -> argparse.ArgumentParser:
                      help="print the whole result (answer, usage, iterations) as one JSON object")
     ask.add_argument("--verbose", "-v", action="store_true",
                      help="show the model's replies, code and output on stderr as they come")
+    add_bench_args(sub)
     return p
+
+
+def add_bench_args(sub) -> None:
+    from rlm_engine.bench import TASK_KINDS
+
+    b = sub.add_parser("bench", help="compare models on long-context tasks, live",
+                       description="Run every model on the same seeded tasks; the results "
+                                   "table fills in as trials finish.")
+    b.add_argument("--lines", type=int, default=10000, help="haystack size in lines (10000)")
+    b.add_argument("--trials", type=int, default=3, help="trials per model (3)")
+    b.add_argument("--seed", type=int, default=None,
+                   help="seed for the tasks (default: a random one, shown and saved)")
+    b.add_argument("--task", choices=TASK_KINDS, default="niah",
+                   help="niah: one needle; multi-niah: three; aggregate: sum over records")
+    b.add_argument("--ollama", nargs="+", default=[], metavar="MODEL",
+                   help="more Ollama models (MODEL or http://host:11434/MODEL)")
+    b.add_argument("--ollama-host", default=None, metavar="URL",
+                   help="Ollama address for every Ollama model without one of its own")
+    b.add_argument("--no-local", action="store_true",
+                   help="skip the default local models (qwen3:0.6b, qwen3:1.7b)")
+    b.add_argument("--cloud", nargs="+", default=[], metavar="PROVIDER:MODEL",
+                   help="cloud models to add, e.g. openai:gpt-4o anthropic:claude-haiku-4-5")
+    b.add_argument("--no-cloud-auto", action="store_true",
+                   help="do not add a model for each provider whose API key is set")
+    b.add_argument("--parallel", type=int, default=1, help="trials at once (1)")
+    b.add_argument("--max-iterations", type=int, default=15, help="root turns per trial (15)")
+    b.add_argument("--no-tui", action="store_true", help="run headless and print the table")
+    b.add_argument("--out", default=None, metavar="FILE",
+                   help="also write the results here (JSON, or CSV for a .csv name)")
+    b.add_argument("--open", default=None, metavar="FILE",
+                   help="show saved results (a JSON file from the data directory)")
 
 
 def make_rlm(args: argparse.Namespace) -> RLM:
@@ -139,6 +172,12 @@ def run_ask(args: argparse.Namespace) -> int:
     return asyncio.run(_ask(rlm, args, context))
 
 
+def run_bench(args: argparse.Namespace) -> int:
+    from .bench_cli import bench_main
+
+    return bench_main(args)
+
+
 def run_app(args: argparse.Namespace) -> int:
     try:
         from .app import main as app_main  # noqa: PLC0415 - textual loads only for the app
@@ -155,6 +194,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         if args.command == "ask":
             return run_ask(args)
+        if args.command == "bench":
+            return run_bench(args)
         return run_app(args)
     except KeyboardInterrupt:
         return 130

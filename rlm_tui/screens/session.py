@@ -37,10 +37,12 @@ class SessionScreen(RunView):
         Binding("ctrl+s", "save_trajectory", "Save trajectory", show=False, id="save"),
     ]
 
-    def __init__(self, session: Session, initial_context: Optional[Path] = None) -> None:
+    def __init__(self, session: Session, initial_context: Optional[Path] = None,
+                 probe: bool = True) -> None:
         super().__init__()
         self.session = session
         self.initial_context = initial_context
+        self.probe_backend = probe  # off when another screen (the benchmark) was asked for
 
     @property
     def runs(self) -> list:
@@ -57,7 +59,8 @@ class SessionScreen(RunView):
         self.refresh_header()
         self.set_interval(0.5, self.refresh_status)
         self.query_one("#prompt", Input).focus()
-        self.run_worker(self.probe(), group="probe")
+        if self.probe_backend:
+            self.run_worker(self.probe(), group="probe")
         if self.initial_context is not None:
             self.run_worker(self.load_context(self.initial_context), group="context")
 

@@ -68,6 +68,7 @@ class Run:
         self._limit: Optional[_Stop] = None
         self._timer: Optional[asyncio.TimerHandle] = None
         self._calls = itertools.count(1)
+        self._children: set["Run"] = set()
         self._sub_sem = asyncio.Semaphore(max(1, rlm.max_concurrent_subcalls))
         self._last_reply = ""
         self._writer: Optional[TrajectoryWriter] = None
@@ -157,14 +158,22 @@ class Run:
             self._writer.write(e)
         self._queue.put_nowait(e)
 
+    def _tokens_in_flight(self) -> int:
+        """Tokens spent by this run and the child runs still going under it."""
+        return self.state.total_tokens + sum(c._tokens_in_flight() for c in self._children)
+
     def _usage_updated(self) -> None:
         summary = self.state.usage()
         self.emit(ev.UsageUpdated, by_model=summary["by_model"],
                   total_tokens=self.state.total_tokens)
         budget = self.rlm.max_tokens
-        if budget and self.state.total_tokens >= budget and self._limit is None:
+        root = self
+        while root.parent is not None:  # the budget is the whole tree's
+            root = root.parent
+        used = root._tokens_in_flight()
+        if budget and used >= budget and self._limit is None:
             self._limit = _Stop("max_tokens", f"token budget of {budget:,} reached "
-                                              f"({self.state.total_tokens:,} tokens used)")
+                                              f"({used:,} tokens used)")
 
     def _check_limit(self) -> None:
         if self._limit is not None:
@@ -214,12 +223,14 @@ class Run:
         except (Exception, asyncio.CancelledError):  # noqa: BLE001 - closing is best effort
             pass
         st = self.state
-        self.emit(ev.RunFinished, status=st.status, answer=st.answer,
-                  iterations=len(st.iterations),
-                  total_time=round(time.monotonic() - self._t0, 4), usage=st.usage())
-        if self._writer is not None:
-            self._writer.close()
-        self._queue.put_nowait(None)
+        try:
+            self.emit(ev.RunFinished, status=st.status, answer=st.answer,
+                      iterations=len(st.iterations),
+                      total_time=round(time.monotonic() - self._t0, 4), usage=st.usage())
+        finally:  # whatever happened, the stream ends and consumers stop waiting
+            if self._writer is not None:
+                self._writer.close()
+            self._queue.put_nowait(None)
 
     async def _body(self) -> None:
         rlm = self.rlm
@@ -409,6 +420,11 @@ class Run:
         self.emit(ev.CodeBlockStarted, iteration=iteration, index=index, code=code)
         try:
             res = await self._repl.execute(code, on_output=on_output, on_query=on_query)
+        except asyncio.CancelledError:
+            self.emit(ev.CodeBlockFinished, iteration=iteration, index=index, duration=0.0,
+                      error="cancelled", output_chars=capture.total,
+                      output_file=spool.close())
+            raise
         finally:
             output_file = spool.close()
         if capture.total > live[0]:
@@ -443,19 +459,31 @@ class Run:
         self.emit(ev.SubCallStarted, call_id=call_id, iteration=iteration, index=index,
                   model=f"rlm:{child.root_client.label}", prompt_preview=prompt[:500],
                   prompt_chars=len(prompt), call_kind="rlm", child_run_id=child.run_id)
+        if self._limit is not None:
+            error = f"{self._limit}: no more sub-calls"
+            self.emit(ev.SubCallFinished, call_id=call_id, model=f"rlm:{child.root_client.label}",
+                      error=error)
+            return {"error": error}
         start = time.monotonic()
+        self._children.add(child)
         try:
             result = await child.start().wait()
         except asyncio.CancelledError:
-            child.cancel()
+            child.cancel()  # and let it end inside this run's stream, before this run ends
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(asyncio.shield(child._task), 5.0)  # type: ignore[arg-type]
+            self.emit(ev.SubCallFinished, call_id=call_id, model=f"rlm:{child.root_client.label}",
+                      error="cancelled", duration=round(time.monotonic() - start, 4))
             raise
+        finally:
+            self._children.discard(child)
         usage = Usage(result.usage["total_prompt_tokens"], result.usage["total_completion_tokens"])
         error = None if result.ok else (result.error or result.status)
         self.emit(ev.SubCallFinished, call_id=call_id, model=f"rlm:{child.root_client.label}",
                   answer=result.answer, usage=usage, error=error,
                   duration=round(time.monotonic() - start, 4))
         self._usage_updated()
-        return {"error": f"the child run {error}"} if error else {"text": result.answer}
+        return {"error": f"the child run failed: {error}"} if error else {"text": result.answer}
 
     async def _subcall(self, client: ChatClient, iteration: int, index: int,
                        prompt: str) -> dict:
@@ -470,6 +498,10 @@ class Run:
         try:
             async with self._sub_sem:
                 done = await client.complete([{"role": "user", "content": prompt}])
+        except asyncio.CancelledError:
+            self.emit(ev.SubCallFinished, call_id=call_id, model=client.label, error="cancelled",
+                      duration=round(time.monotonic() - start, 4))
+            raise
         except BackendError as exc:
             self.emit(ev.SubCallFinished, call_id=call_id, model=client.label, error=str(exc),
                       duration=round(time.monotonic() - start, 4))

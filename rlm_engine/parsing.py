@@ -5,7 +5,9 @@ Decisions (documented in the README too):
   blocks run instead (small models often write those); other languages never run.
 - ``FINAL(answer)`` / ``FINAL_VAR(name)`` count only outside code blocks and at the start of a
   line (after optional markdown emphasis). The answer runs to the matching parenthesis, so it
-  may span lines and contain parentheses; when the model never closes it, to the last ``)``.
+  may span lines and contain parentheses; when the model never closes it, to the last ``)``;
+  when text follows the matching ``)`` on its line (``FINAL(1) a, 2) b)``), to the last ``)``
+  of the paragraph.
 - Invented output: after a code block closes, text that starts another fence that is not code
   (```` ```output ````, ```` ```text ````, a bare ```` ``` ````) or a line like ``Output:`` is the model
   imagining what its code printed. The reply is cut there, before anything after it counts.
@@ -136,6 +138,18 @@ def find_final(text: str) -> Optional[Final]:
     if depth != 0:
         last = text.rfind(")")
         i = last if last >= open_at else len(text)
+    elif kind == "FINAL":
+        # "FINAL(Steps: 1) open, 2) pour)" or 'FINAL(she said "hi :)")': text after the
+        # balancing ")" on its line means that ")" was part of the answer; the answer then
+        # runs to the last ")" of the paragraph
+        line_end = text.find("\n", i)
+        line_end = len(text) if line_end < 0 else line_end
+        if text[i + 1:line_end].strip():
+            para_end = text.find("\n\n", i)
+            para_end = len(text) if para_end < 0 else para_end
+            last = text.rfind(")", i + 1, para_end)
+            if last > i:
+                i = last
     value = text[open_at:i].strip()
     if kind == "FINAL_VAR":
         value = value.strip().strip("'\"` ").strip()

@@ -51,7 +51,9 @@ class TrajectoryWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._secrets = sorted({s for s in (*env_secrets(), *secrets) if s and len(s) >= 8},
                                key=len, reverse=True)
-        self._file: Optional[IO[str]] = open(self.path, "a", encoding="utf-8")
+        self.error: Optional[str] = None  # set when the disk refused a line (then it stops)
+        self._file: Optional[IO[str]] = open(self.path, "a", encoding="utf-8",
+                                             errors="backslashreplace")
         self._line({"type": "trajectory", "format": FORMAT, "version": VERSION,
                     "created": time.time()})
 
@@ -70,16 +72,23 @@ class TrajectoryWriter:
         for secret in self._secrets:
             if secret in line:
                 line = line.replace(secret, REDACTED)
-        self._file.write(line + "\n")
-        self._file.flush()
+        try:
+            self._file.write(line + "\n")
+            self._file.flush()
+        except OSError as exc:  # disk full, removed...: the run goes on without its file
+            self.error = f"the trajectory could not be written: {exc.strerror or exc}"
+            self.close()
 
     def write(self, event: Event) -> None:
         self._write(event.to_json())
 
     def close(self) -> None:
         if self._file is not None:
-            self._file.close()
-            self._file = None
+            file, self._file = self._file, None
+            try:
+                file.close()
+            except OSError:
+                pass
 
 
 @dataclass

@@ -207,3 +207,51 @@ async def test_event_order_of_a_simple_run(ollama):
         "final_answer", "run_finished"]
     assert all(e.run_id == events[0].run_id for e in events)
     assert [e.t for e in events] == sorted(e.t for e in events)
+
+
+async def test_output_that_is_not_utf8_is_escaped_everywhere(ollama):
+    ollama.fake.script("root", [Reply(text="```repl\nprint('name: \\udcff!')\n```\n"),
+                                Reply(text="FINAL(ok)")])
+    result, events = await collect(make_rlm(ollama))
+    assert result.status == "completed", result.error
+    assert result.iteration_log[0].blocks[0].output == "name: \\udcff!\n"
+    assert "\\\\udcff" in open(result.trajectory_path, encoding="utf-8").read()
+
+
+async def test_cancel_closes_the_running_block_and_its_sub_calls(ollama):
+    ollama.fake.script("root", [Reply(text="```repl\nx = llm_query('slow')\n```\n")])
+    ollama.fake.script("sub", lambda msgs: Reply(text="late", first_delay=5))
+    rlm = make_rlm(ollama, sub="sub")
+    run = rlm.start("q")
+
+    async def consume():
+        seen = []
+        async for e in run:
+            seen.append(e)
+            if isinstance(e, ev.SubCallStarted):
+                run.cancel()
+        return seen
+    events = await asyncio.wait_for(consume(), 30)
+    await rlm.aclose()
+    block = of(events, ev.CodeBlockFinished)
+    assert len(block) == 1 and block[0].error == "cancelled"
+    sub = of(events, ev.SubCallFinished)
+    assert len(sub) == 1 and sub[0].error == "cancelled"
+    assert [e.kind for e in events[-2:]] == ["run_cancelled", "run_finished"]
+    assert run.result.iteration_log[0].blocks[0].done
+
+
+async def test_child_runs_share_the_token_budget(ollama):
+    ollama.fake.script("root", [
+        Reply(text="```repl\nfor i in range(4):\n    try:\n        rlm_query(f'task {i}', context=i)\n"
+                   "    except LLMQueryError as e:\n        print('stopped:', e)\n```\n",
+              prompt_tokens=100, completion_tokens=10)])
+    ollama.fake.script("sub", lambda msgs: Reply(text="FINAL(done)", prompt_tokens=300,
+                                                 completion_tokens=10))
+    result, events = await collect(make_rlm(ollama, sub="sub", max_depth=2, max_tokens=700))
+    children = [e for e in events if isinstance(e, ev.RunStarted) and e.depth == 1]
+    assert len(children) == 2  # 110 + 310 + 310 = 730 >= 700: no third child
+    out = result.iteration_log[0].blocks[0].output.splitlines()
+    assert out[0] == "stopped: the child run failed: token budget of 700 reached (730 tokens used)"
+    assert out[1:] == ["stopped: token budget of 700 reached (730 tokens used): no more sub-calls"] * 2
+    assert result.reason == "max_tokens"

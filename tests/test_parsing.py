@@ -54,3 +54,9 @@ def test_invention_watch_fires_on_the_fake_output_fence():
 
 def test_prose_of_drops_code():
     assert prose_of("Intro\n```repl\nx=1\n```\n\n\n\nOutro") == "Intro\n\nOutro"
+
+
+def test_final_with_unbalanced_looking_parentheses_in_the_answer():
+    assert find_final("FINAL(Steps: 1) open, 2) pour)").value == "Steps: 1) open, 2) pour"
+    assert find_final('FINAL(she said "hi :)")').value == 'she said "hi :)"'
+    assert find_final("FINAL(42)\n\nThat is all (really).").value == "42"

@@ -106,3 +106,72 @@ async def test_variable_summary(repl):
     assert by_name["nums"]["type"] == "list" and by_name["nums"]["size"] == 100
     assert by_name["name"]["preview"] == "'abc'"
     assert "json" not in by_name and "llm_query" not in by_name
+
+
+async def test_a_block_given_up_on_does_not_answer_for_the_next_one(repl):
+    with pytest.raises(asyncio.TimeoutError):
+        await asyncio.wait_for(repl.execute("x = 41\nimport time\ntime.sleep(30)"), 0.3)
+    res = await repl.execute("x = 42\nprint(x)", on_output=lambda s, d: None)
+    assert res.error is None
+    assert [v["preview"] for v in res.variables if v["name"] == "x"] == ["42"]
+
+
+async def test_odd_model_objects_do_not_kill_the_worker(repl):
+    res = await repl.execute(
+        "class L(list):\n    def __len__(self):\n        raise ValueError('no len')\n"
+        "odd = L([1])\n"
+        "class S:\n    def __str__(self):\n        raise SystemExit('nope')\n"
+        "weird = S()")
+    assert res.error is None and not res.restarted
+    value, error = await repl.get_variable("weird")
+    assert value is None and error.startswith("SystemExit")
+    assert await repl.get_variable("odd") == ("[1]", None)
+    res = await repl.execute("still = 'alive'")
+    assert not res.restarted and (await repl.get_variable("still"))[0] == "alive"
+
+
+async def test_big_values_and_surrogates_cross_the_channel(repl):
+    out = []
+    res = await repl.execute("big = 'y' * 20_000_000\nprint('bad \\udcff name')",
+                             on_output=lambda s, d: out.append(d))
+    assert res.error is None
+    assert "".join(out) == "bad \\udcff name\n"
+    value, _ = await repl.get_variable("big")
+    assert len(value) == 20_000_000
+    res = await repl.execute("FINAL_VAR(big)")
+    assert len(res.final) == 20_000_000 and not res.restarted
+    assert (await repl.get_variable("empty_missing"))[1] == "no variable named 'empty_missing'"
+    await repl.execute("empty = ''")
+    assert await repl.get_variable("empty") == ("", None)
+
+
+async def test_llm_query_from_threads_does_not_deadlock(repl):
+    async def answer(request):
+        return [{"text": p.upper()} for p in request["prompts"]]
+
+    res = await repl.execute(
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "with ThreadPoolExecutor(4) as pool:\n"
+        "    got = list(pool.map(llm_query, ['a', 'b', 'c', 'd', 'e']))\n"
+        "print(got)", on_query=answer, timeout=20, on_output=lambda s, d: None)
+    assert res.error is None and not res.restarted
+    assert (await repl.get_variable("got"))[0] == "['A', 'B', 'C', 'D', 'E']"
+
+
+async def test_a_failed_context_load_keeps_restarts_working(repl, tmp_path):
+    from rlm_engine import ReplError
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ReplError):
+        await repl.set_context(ContextSource(path=str(bad), name="bad.json"))
+    res = await repl.execute("import os\nos._exit(1)")
+    assert res.restarted
+    assert (await repl.execute("ok = 1")).error is None
+
+
+async def test_final_var_takes_a_quoted_name_or_a_value(repl):
+    await repl.execute("result = 'by name'\nsnake_case_words = 'the value'")
+    assert (await repl.execute("FINAL_VAR('result')")).final == "by name"
+    assert (await repl.execute("FINAL_VAR(snake_case_words)")).final == "the value"
+    res = await repl.execute("FINAL_VAR('missing')")
+    assert res.final is None and "no variable named 'missing'" in res.error

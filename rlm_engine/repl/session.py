@@ -66,6 +66,16 @@ class WorkerDied(Exception):
     pass
 
 
+def clean_text(text: str) -> str:
+    """Model output may hold lone surrogates (e.g. a file name that is not UTF-8); make it
+    writable anywhere (files, terminals, HTTP) by escaping them."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def worker_env() -> dict:
     env = {k: v for k, v in os.environ.items() if not SECRET_NAME.search(k)}
     env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -115,7 +125,8 @@ class ReplSession:
             raise ReplError(f"cannot start the REPL worker: {exc}") from exc
         finally:
             child.close()
-        reader, self._writer = await asyncio.open_connection(sock=parent, limit=1 << 24)
+        # no practical line limit: a FINAL_VAR of a big value is one (long) line
+        reader, self._writer = await asyncio.open_connection(sock=parent, limit=1 << 31)
         self._inbox = asyncio.Queue()
         self._tasks = [
             asyncio.create_task(self._read_messages(reader)),
@@ -148,11 +159,15 @@ class ReplSession:
             self._tmpdir = None
 
     async def restart(self) -> None:
+        """A fresh worker with the context reloaded (if that fails, it starts without one)."""
         await self.close()
         await self.start()
         src = self._source
         if src.path is not None or src.value is not None or src.pickled is not None:
-            await self._load(src)
+            try:
+                await self._load(src)
+            except ReplError:
+                self._source, self.context_info = ContextSource(), {}
 
     async def _read_messages(self, reader: asyncio.StreamReader) -> None:
         try:
@@ -188,6 +203,16 @@ class ReplSession:
             header["payload"] = payload
         return header
 
+    async def _reply(self, *ops: str, timeout: Optional[float] = None, **match) -> dict:
+        """The next reply of one of `ops` (matching `match`); anything else is a leftover of
+        an earlier request that was given up on, and is dropped."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            header = await self._next(left)
+            if header.get("op") in ops and all(header.get(k) == v for k, v in match.items()):
+                return header
+
     async def _send(self, header: dict, payload: bytes = b"") -> None:
         if self._writer is None:
             raise WorkerDied()
@@ -214,8 +239,9 @@ class ReplSession:
         """Load `context` into the worker once. Returns its description (type, size, preview)."""
         async with self._lock:
             await self.start()
-            self._source = source
-            return await self._load(source)
+            info = await self._load(source)
+            self._source = source  # only now: a failed load leaves the old source to reload
+            return info
 
     async def _load(self, source: ContextSource) -> dict:
         if source.path is not None:
@@ -231,7 +257,7 @@ class ReplSession:
         else:
             payload = pickle.dumps(source.value, protocol=pickle.HIGHEST_PROTOCOL)
             await self._send({"op": "context", "kind": "pickle", "name": source.name}, payload)
-        reply = await self._next()
+        reply = await self._reply("context_ok", "context_error")
         if reply.get("op") != "context_ok":
             raise ReplError(f"could not load the context: {reply.get('error', reply)}")
         self.context_info = reply["info"]
@@ -264,8 +290,8 @@ class ReplSession:
             try:
                 return await self._run(code, on_query, queries,
                                        self.block_timeout if timeout is None else timeout)
-            except asyncio.CancelledError:
-                await self._stop_block(queries, self.interrupt_grace)
+            except BaseException:  # cancelled, or anything else: the block must not run on
+                await asyncio.shield(self._stop_block(queries, self.interrupt_grace))
                 raise
             finally:
                 for task in queries:
@@ -294,19 +320,21 @@ class ReplSession:
         op = header.get("op")
         if op == "out":
             if self._sink is not None:
-                self._sink(header.get("stream", "stdout"), header.get("data", ""))
+                self._sink(header.get("stream", "stdout"), clean_text(header.get("data", "")))
         elif op == "llm_query":
             task = asyncio.create_task(self._answer(header, on_query))
             queries.add(task)
             task.add_done_callback(queries.discard)
-        return op == "done"
+        return op == "done" and header.get("id") == self._exec_id
 
     def _finish(self, header: dict) -> BlockResult:
         variables = header.get("variables") or []
         self._last_vars = [v["name"] for v in variables]
+        final = header.get("final")
         return BlockResult(
-            error=header.get("error"), traceback=header.get("traceback") or "",
-            final=header.get("final"), final_source=header.get("final_source"),
+            error=header.get("error"), traceback=clean_text(header.get("traceback") or ""),
+            final=None if final is None else clean_text(final),
+            final_source=header.get("final_source"),
             variables=variables, duration=header.get("duration", 0.0),
         )
 
@@ -386,15 +414,17 @@ class ReplSession:
         async with self._lock:
             await self.start()
             await self._send({"op": "get_var", "name": name})
-            reply = await self._next(30.0)
-            return reply.get("value"), reply.get("error")
+            reply = await self._reply("var", timeout=30.0, name=name)
+            if reply.get("error"):
+                return None, reply["error"]
+            return reply.get("payload", b"").decode("utf-8", "replace"), None
 
     async def variables(self) -> list:
         async with self._lock:
             await self.start()
             await self._send({"op": "vars"})
-            return (await self._next(30.0)).get("variables", [])
+            return (await self._reply("vars", timeout=30.0)).get("variables", [])
 
     async def ping(self) -> None:
         await self._send({"op": "ping"})
-        await self._next(10.0)
+        await self._reply("pong", timeout=10.0)

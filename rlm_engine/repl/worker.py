@@ -35,6 +35,7 @@ import json
 import linecache
 import os
 import pickle
+import re
 import reprlib
 import signal
 import socket
@@ -57,7 +58,9 @@ class Channel:
     def send(self, header: dict, payload: bytes = b"") -> None:
         if payload:
             header["nbytes"] = len(payload)
-        data = json.dumps(header, ensure_ascii=False).encode("utf-8", "surrogatepass") + b"\n"
+        # ASCII JSON: a lone surrogate in model output travels as an escape, never as bytes
+        # that are not UTF-8
+        data = json.dumps(header).encode("ascii") + b"\n"
         with protected(), self.lock:
             self.sock.sendall(data)
             if payload:
@@ -217,6 +220,7 @@ class Worker:
         self.chan = chan
         self.ns: dict = {}
         self.qid = 0
+        self.query_lock = threading.Lock()  # model code may call llm_query from threads
         self.block = 0
         self.stdout = OutStream(chan, "stdout")
         self.stderr = OutStream(chan, "stderr")
@@ -245,17 +249,20 @@ class Worker:
 
     # -- functions model code calls --------------------------------------------------------
     def _query(self, prompts: list, model, kind: str = "llm", payload: bytes = b"") -> list:
+        """One request and its reply. Calls from several threads take turns (the channel has
+        one reader); llm_query_batched is the way to run many at once."""
         self.stdout.flush()
         self.stderr.flush()
-        self.qid += 1
-        qid = self.qid
-        self.chan.send({"op": "llm_query", "qid": qid, "prompts": [str(p) for p in prompts],
-                        "model": model, "kind": kind}, payload)
-        while True:
-            header, _ = self.chan.recv()
-            if header.get("op") == "llm_result" and header.get("qid") == qid:
-                return header["results"]
-            # anything else (a stale result from an interrupted call) is dropped
+        with self.query_lock:
+            self.qid += 1
+            qid = self.qid
+            self.chan.send({"op": "llm_query", "qid": qid, "prompts": [str(p) for p in prompts],
+                            "model": model, "kind": kind}, payload)
+            while True:
+                header, _ = self.chan.recv()
+                if header.get("op") == "llm_result" and header.get("qid") == qid:
+                    return header["results"]
+                # anything else (a stale result from an interrupted call) is dropped
 
     def llm_query(self, prompt, model=None) -> str:
         """Ask the sub-LLM one question; returns its answer as a string."""
@@ -291,13 +298,16 @@ class Worker:
         raise _FinalSignal(str(value), "FINAL")
 
     def final_var(self, name) -> None:
-        if isinstance(name, str):
+        """FINAL_VAR("x") names a variable; FINAL_VAR(x) hands over the value itself. Which
+        one was written is read from the calling line's source."""
+        frame = sys._getframe(1)
+        line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
+        quoted = re.search(r"FINAL_VAR\(\s*[rbuf]*['\"]", line) is not None
+        if isinstance(name, str) and (quoted or not line):
             key = name.strip().strip("'\"")
             if key in self.ns:
                 raise _FinalSignal(_as_text(self.ns[key]), "FINAL_VAR")
-            if key.isidentifier():
-                raise NameError(f"FINAL_VAR: there is no variable named {key!r}")
-            raise _FinalSignal(name, "FINAL_VAR")
+            raise NameError(f"FINAL_VAR: there is no variable named {key!r}")
         raise _FinalSignal(_as_text(name), "FINAL_VAR")
 
     def show_vars(self) -> None:
@@ -321,7 +331,10 @@ class Worker:
     def describe(self, name: str, value) -> dict:
         size = None
         if isinstance(value, (str, bytes, bytearray, list, tuple, dict, set, frozenset)):
-            size = len(value)
+            try:  # a subclass's __len__ is model code too
+                size = len(value)
+            except BaseException:  # noqa: BLE001
+                size = None
         try:
             nbytes = sys.getsizeof(value)
         except Exception:
@@ -513,39 +526,58 @@ def main() -> None:
         header, payload = chan.recv()
         op = header.get("op")
         try:
-            if op == "exec":
-                result = worker.execute(header["code"])
-                chan.send({"op": "done", "id": header.get("id"), **result})
-            elif op == "context":
-                try:
-                    info = worker.load_context(header, payload)
-                    chan.send({"op": "context_ok", "info": info})
-                except MemoryError:
-                    worker.ns["context"] = None
-                    chan.send({"op": "context_error", "error": "out of memory loading the context"})
-                except Exception as exc:  # noqa: BLE001
-                    chan.send({"op": "context_error", "error": f"{type(exc).__name__}: {exc}"})
-                del payload
-            elif op == "get_var":
-                name = header.get("name", "")
-                if name in worker.ns:
-                    try:
-                        chan.send({"op": "var", "name": name, "value": _as_text(worker.ns[name])})
-                    except Exception as exc:  # noqa: BLE001
-                        chan.send({"op": "var", "name": name, "error": f"{type(exc).__name__}: {exc}"})
-                else:
-                    chan.send({"op": "var", "name": name, "error": f"no variable named {name!r}"})
-            elif op == "vars":
-                chan.send({"op": "vars", "variables": worker.variables()})
-            elif op == "ping":
-                chan.send({"op": "pong"})
-            # llm_result outside a block: stale, ignore
+            serve(worker, chan, op, header, payload)
         except KeyboardInterrupt:
             # an interrupt that raced the end of a block: report the block as interrupted
             if op == "exec":
-                chan.send({"op": "done", "id": header.get("id"), "error": "KeyboardInterrupt",
-                           "traceback": "", "final": None, "final_source": None,
-                           "variables": worker.variables(), "duration": 0.0})
+                chan.send(_done(header, "KeyboardInterrupt", worker))
+        except BaseException as exc:  # noqa: BLE001 - model objects can raise anything
+            error = f"{type(exc).__name__}: {exc}"
+            reply = {"exec": _done(header, error, worker),
+                     "get_var": {"op": "var", "name": header.get("name"), "error": error},
+                     "vars": {"op": "vars", "variables": [], "error": error},
+                     "context": {"op": "context_error", "error": error}}.get(op)
+            if reply is not None:
+                chan.send(reply)
+        del payload
+
+
+def _done(header: dict, error: str, worker: "Worker") -> dict:
+    try:
+        variables = worker.variables()
+    except BaseException:  # noqa: BLE001
+        variables = []
+    return {"op": "done", "id": header.get("id"), "error": error, "traceback": "",
+            "final": None, "final_source": None, "variables": variables, "duration": 0.0}
+
+
+def serve(worker: "Worker", chan: Channel, op, header: dict, payload) -> None:
+    """Answer one request; every request gets exactly one reply."""
+    if op == "exec":
+        result = worker.execute(header["code"])
+        chan.send({"op": "done", "id": header.get("id"), **result})
+    elif op == "context":
+        try:
+            info = worker.load_context(header, payload)
+            chan.send({"op": "context_ok", "info": info})
+        except MemoryError:
+            worker.ns["context"] = None
+            chan.send({"op": "context_error", "error": "out of memory loading the context"})
+        except Exception as exc:  # noqa: BLE001
+            chan.send({"op": "context_error", "error": f"{type(exc).__name__}: {exc}"})
+    elif op == "get_var":
+        name = header.get("name", "")
+        if name in worker.ns:
+            # the value travels as a UTF-8 payload (it can be big)
+            text = _as_text(worker.ns[name]).encode("utf-8", "backslashreplace")
+            chan.send({"op": "var", "name": name}, text)
+        else:
+            chan.send({"op": "var", "name": name, "error": f"no variable named {name!r}"})
+    elif op == "vars":
+        chan.send({"op": "vars", "variables": worker.variables()})
+    elif op == "ping":
+        chan.send({"op": "pong"})
+    # llm_result outside a block: stale, ignore
 
 
 if __name__ == "__main__":

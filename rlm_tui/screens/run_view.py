@@ -268,12 +268,20 @@ class RunView(Screen):
             self.notify("nothing to copy here: focus a reply, a code block or a variable "
                         "(Tab moves focus)", severity="warning")
 
-    async def on_variables_table_chosen(self, message: VariablesTable.Chosen) -> None:
-        var = message.var
+    def on_variables_table_chosen(self, message: VariablesTable.Chosen) -> None:
+        self.run_worker(self.open_variable(message.var), group="variable")
+
+    async def open_variable(self, var) -> None:
+        """The full value from a live worker (in a worker of its own: a big value or a busy
+        REPL must not hold up the screen), else the preview; errors are one line."""
         value, error = None, None
         repl = self.live_repl() if self.selected is None else None
         if repl is not None:
-            value, error = await repl.get_variable(var.name)
+            self.notify(f"fetching {var.name}…", timeout=2)
+            try:
+                value, error = await repl.get_variable(var.name)
+            except Exception as exc:  # noqa: BLE001 - a dead or stuck worker: say so
+                error = f"the REPL did not answer ({type(exc).__name__})"
         if value is None:
             note = error or "the full value is kept only for the latest state of a live session"
             value = f"{var.preview}\n\n({note}; this is the preview)"

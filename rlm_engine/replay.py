@@ -8,6 +8,7 @@ from typing import Optional
 
 from . import events as ev
 from .state import RunState
+from .rlms_log import is_rlms_log, load_rlms_log
 from .trajectory import load_trajectory
 
 
@@ -36,5 +37,9 @@ class RecordedRun:
 
     @classmethod
     def load(cls, path: "str | Path") -> "RecordedRun":
+        """An rlm-tui trajectory, or a log of the official `rlms` package."""
+        if is_rlms_log(path):
+            events, warnings = load_rlms_log(path)
+            return cls(events, warnings, Path(path))
         t = load_trajectory(path)
         return cls(t.events, t.warnings, Path(path))

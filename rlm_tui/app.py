@@ -156,10 +156,17 @@ class RLMApp(App):
                                 lambda v=value: session_screen.run_command("think", v))
         yield SystemCommand("Keys and commands", "The help screen (F1)",
                             session_screen.action_help)
+        yield SystemCommand("History…", "Past runs and benchmarks (Enter opens one)",
+                            self.open_history)
         yield SystemCommand("Open benchmark", "Compare models on a needle-in-a-haystack task "
                             "(default models; s starts)", self.open_benchmark)
         yield SystemCommand("Reopen last benchmark", "The newest saved benchmark results",
                             self.reopen_benchmark)
+
+    def open_history(self) -> None:
+        from .screens.history import HistoryScreen
+
+        self.push_screen(HistoryScreen())
 
     def open_benchmark(self) -> None:
         from rlm_engine.bench import BenchRunner, select_models

@@ -3,6 +3,9 @@
     rlm-tui [flags]                      the full-screen app
     rlm-tui ask "PROMPT" [flags]         one question, answer on stdout (for scripts)
     rlm-tui bench [flags]                compare models on long-context tasks (--no-tui: a report)
+    rlm-tui replay FILE                  step through a recorded run (ours, or an rlms log)
+    rlm-tui export FILE --format md|json a recorded run as a Markdown report or JSON
+    rlm-tui history                      past runs and benchmarks
 
 Exit codes of `ask`: 0 answered, 1 the run failed (backend, limits), 2 bad arguments or
 settings, 130 interrupted (Ctrl+C). Errors are one line on stderr, never a traceback.
@@ -21,7 +24,7 @@ from typing import Optional, Sequence
 from rlm_engine import RLM, RLMError
 from rlm_engine.rlm import DEFAULT_MODEL
 
-SUBCOMMANDS = ("ask", "bench")
+SUBCOMMANDS = ("ask", "bench", "replay", "export", "history")
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
@@ -63,6 +66,18 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--verbose", "-v", action="store_true",
                      help="show the model's replies, code and output on stderr as they come")
     add_bench_args(sub)
+    replay = sub.add_parser("replay", help="step through a recorded run, read-only",
+                            description="Open a run's trajectory (rlm-tui's JSONL, or a log of "
+                                        "the official rlms package) in the step-through view.")
+    replay.add_argument("file", help="a .jsonl trajectory or rlms log")
+    export = sub.add_parser("export", help="a recorded run as Markdown or JSON",
+                            description="Write a recorded run as a readable Markdown report "
+                                        "or as JSON (to stdout, or -o FILE).")
+    export.add_argument("file", help="a .jsonl trajectory or rlms log")
+    export.add_argument("--format", choices=("md", "json"), default="md")
+    export.add_argument("--output", "-o", default=None, metavar="FILE")
+    sub.add_parser("history", help="past runs and benchmarks",
+                   description="Browse past runs and benchmarks from the data directory.")
     return p
 
 
@@ -178,6 +193,61 @@ def run_bench(args: argparse.Namespace) -> int:
     return bench_main(args)
 
 
+def load_recorded(path: str):
+    from rlm_engine.replay import RecordedRun
+
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise RLMError(f"no such file: {p}")
+    run = RecordedRun.load(p)
+    if run.state.started is None:
+        raise RLMError(f"{p.name} holds no run (is it an rlm-tui trajectory or an rlms log?)")
+    return run
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    try:
+        recorded = load_recorded(args.file)
+    except (RLMError, OSError) as exc:
+        return _fail(str(exc))
+    from .app import RLMApp
+    from .screens.replay import ReplayScreen
+    from .session import Session, Settings
+
+    RLMApp(Session.create(Settings()),
+           first_screen=ReplayScreen(recorded, exit_on_close=True)).run()
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from rlm_engine.export import to_json, to_markdown
+
+    try:
+        recorded = load_recorded(args.file)
+    except (RLMError, OSError) as exc:
+        return _fail(str(exc))
+    text = to_markdown(recorded) if args.format == "md" else to_json(recorded)
+    for warning in recorded.warnings:
+        print(f"rlm-tui: warning: {warning}", file=sys.stderr)
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            return _fail(f"cannot write {args.output}: {exc.strerror or exc}", 1)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def run_history(args: argparse.Namespace) -> int:
+    from .app import RLMApp
+    from .screens.history import HistoryScreen
+    from .session import Session, Settings
+
+    RLMApp(Session.create(Settings()), first_screen=HistoryScreen(exit_on_close=True)).run()
+    return 0
+
+
 def run_app(args: argparse.Namespace) -> int:
     try:
         from .app import main as app_main  # noqa: PLC0415 - textual loads only for the app
@@ -196,6 +266,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return run_ask(args)
         if args.command == "bench":
             return run_bench(args)
+        if args.command in ("replay", "export", "history"):
+            return {"replay": run_replay, "export": run_export,
+                    "history": run_history}[args.command](args)
         return run_app(args)
     except KeyboardInterrupt:
         return 130

@@ -1,43 +1,111 @@
 """A recorded run, read-only, in the step-through view: the timeline, each iteration's
-conversation, code, output, variables and usage, stepping with the same keys as live."""
+conversation, code, output, variables and usage, stepping with the same keys as live.
+
+`p` plays the run again at its recorded pace (the events' times), scaled by the speed that
+`+` and `-` choose (1x to 16x, or instant); the text streams in as it first arrived. `p`
+during play stops it and shows the whole run."""
 
 from __future__ import annotations
+
+import asyncio
 
 from textual.binding import Binding
 
 from rlm_engine.replay import RecordedRun
 
 from ..widgets.conversation import UserMessage
+from ..widgets.timeline import Timeline
+from ..widgets.variables import VariablesTable
 from .run_view import RunView
+
+SPEEDS = (1, 2, 4, 8, 16, 0)  # 0: instant
 
 
 class ReplayScreen(RunView):
-    BINDINGS = [Binding("escape,q", "close", "Close", id="close_replay")]
+    BINDINGS = [
+        Binding("escape,q", "close", "Close", id="close_replay"),
+        Binding("p", "play", "Play / stop", id="replay_play"),
+        Binding("plus,equals_sign", "speed(1)", "Faster", id="replay_faster"),
+        Binding("minus", "speed(-1)", "Slower", id="replay_slower"),
+    ]
 
-    def __init__(self, run: RecordedRun, title: str = "") -> None:
+    def __init__(self, run: RecordedRun, title: str = "", exit_on_close: bool = False) -> None:
         super().__init__()
-        self.run = run
+        self.recorded = run
         self.title_text = title or (run.path.name if run.path else "recorded run")
+        self.exit_on_close = exit_on_close
+        self.speed_index = 1  # 2x
+        self.playing = False
 
     @property
     def runs(self) -> list:
-        return [self.run]
+        return [self.recorded]
+
+    @property
+    def speed(self) -> int:
+        return SPEEDS[self.speed_index]
 
     async def on_mount(self) -> None:
         super().on_mount()
-        self.sub_title = f"replay · {self.title_text}"
-        await self.conversation.add(UserMessage(self.run.prompt), 0, 0)
-        for e in self.run.events:
-            await self.show_event(self.run, 0, e)
+        self.call_after_refresh(setattr, self, "sub_title", f"replay · {self.title_text}")
+        await self.render_run(paced=False)
+        for warning in self.recorded.warnings:
+            self.notify(warning, severity="warning", timeout=8)
+
+    async def render_run(self, paced: bool) -> None:
+        """Show the run from the start, at once or at its recorded pace."""
+        self._dirty.clear()
+        await self.conversation.clear()
+        await self.repl.clear()
+        self.query_one(Timeline).clear_all()
+        self.query_one(VariablesTable).show(())
+        self.selected = None
+        self.conversation.limit = self.repl.limit = None
+        await self.conversation.add(UserMessage(self.recorded.prompt), 0, 0)
+        last = 0.0
+        for e in self.recorded.events:
+            if paced and self.speed:
+                delay = min(2.0, max(0.0, e.t - last) / self.speed)
+                if delay > 0.002:
+                    await asyncio.sleep(delay)
+            last = e.t
+            await self.show_event(self.recorded, 0, e)
         await self.conversation.flush()
         for block in self.repl.blocks.values():
             block.flush()
         self.refresh_usage()
-        st = self.run.state
+        self.show_replay_status()
+
+    def show_replay_status(self) -> None:
+        st = self.recorded.state
+        speed = f"{self.speed}x" if self.speed else "instant"
         self.set_status(f"replay (read-only) · {st.status} · {len(st.iterations)} iterations · "
-                        f"{self.run.elapsed:.1f} s · [ ] step · Esc closes", "cyan")
-        for warning in self.run.warnings:
-            self.notify(warning, severity="warning", timeout=8)
+                        f"{self.recorded.elapsed:.1f} s · p play ({speed}) · [ ] step · Esc closes",
+                        "cyan")
+
+    def action_play(self) -> None:
+        if self.playing:
+            self.workers.cancel_group(self, "play")
+            self.playing = False
+            self.run_worker(self.render_run(paced=False), group="render", exclusive=True)
+            return
+        self.playing = True
+        self.run_worker(self._play(), group="play", exclusive=True)
+
+    async def _play(self) -> None:
+        try:
+            await self.render_run(paced=True)
+        finally:
+            self.playing = False
+
+    def action_speed(self, delta: int) -> None:
+        self.speed_index = max(0, min(len(SPEEDS) - 1, self.speed_index + delta))
+        self.show_replay_status()
+        speed = f"{self.speed}x" if self.speed else "instant"
+        self.notify(f"replay speed {speed}", timeout=2)
 
     def action_close(self) -> None:
-        self.app.pop_screen()
+        if self.exit_on_close:
+            self.app.exit()
+        else:
+            self.app.pop_screen()

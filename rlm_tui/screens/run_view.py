@@ -105,7 +105,8 @@ class RunView(Screen):
 
     # -- events to panes -------------------------------------------------------------------
     async def show_event(self, run, r: int, e: ev.Event) -> None:
-        if e.depth:  # a child run of rlm_query: shown as its sub-call line for now
+        if e.depth:  # a child run (rlm_query): a tree under the call that started it
+            await self.repl.show_child_event(e)
             return
         conv, repl = self.conversation, self.repl
         timeline = self.query_one(Timeline)
@@ -141,7 +142,7 @@ class RunView(Screen):
             block = repl.find((r, e.iteration), e.index)
             if block is not None:
                 await repl.add_subcall(block, SubCallView(e.call_id, e.model, e.prompt_preview,
-                                                          e.prompt_chars))
+                                                          e.prompt_chars, e.child_run_id))
         elif isinstance(e, ev.SubCallFinished):
             view = repl.subcall(e.call_id)
             if view is not None:

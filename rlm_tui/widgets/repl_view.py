@@ -22,9 +22,25 @@ MAX_LINES = 1000
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 
+class ChildRunView(Vertical):
+    """A child run (rlm_query) folded under the call that started it: one line per step,
+    and its own child runs nested inside, so a recursive run reads as a tree."""
+
+    def __init__(self, run_id: str, model: str, depth: int) -> None:
+        super().__init__(classes="child-run")
+        self.run_id = run_id
+        self.border_title = f"child run · {model} · depth {depth}"
+        self.output: dict[tuple[int, int], str] = {}
+
+    async def line(self, text: str, style: str = "") -> None:
+        await self.mount(Static(Text(text, style=style), classes="child-line"))
+
+
 class SubCallView(Collapsible):
-    def __init__(self, call_id: str, model: str, prompt: str, prompt_chars: int) -> None:
+    def __init__(self, call_id: str, model: str, prompt: str, prompt_chars: int,
+                 child_run_id: str = "") -> None:
         self.call_id = call_id
+        self.child_run_id = child_run_id
         self.model = model
         self.prompt = prompt
         self.answer = ""
@@ -73,13 +89,18 @@ class BlockView(Step, Vertical, can_focus=True):
 
     def on_mount(self) -> None:
         self.refresh_header()
+        self._show_code()
 
     def set_code(self, code: str) -> None:
         if code != self.code:
             self.code = code
-            self.query_one(".block-code", Static).update(
-                Syntax(code.rstrip("\n") or " ", "python", theme="monokai", word_wrap=True,
-                       background_color="default"))
+            self._show_code()
+
+    def _show_code(self) -> None:
+        """Draw the code (a no-op until the view's children exist; on_mount draws it)."""
+        for view in self.query(".block-code"):
+            view.update(Syntax(self.code.rstrip("\n") or " ", "python", theme="monokai",
+                               word_wrap=True, background_color="default"))
 
     def start(self, code: str) -> None:
         self.set_code(code)
@@ -117,6 +138,8 @@ class BlockView(Step, Vertical, can_focus=True):
         self.refresh_header()
 
     def refresh_header(self) -> None:
+        if not self.is_mounted:
+            return
         head = Text(f"iteration {self.iteration} · block {self.index + 1}  ", style="bold")
         if self.state == "streaming":
             head.append("writing…", style="dim")
@@ -143,6 +166,8 @@ class ReplView(VerticalScroll):
         # lookups by key, not DOM queries (cheap however much output is shown)
         self.blocks: dict[tuple[tuple[int, int], int], BlockView] = {}
         self.subcalls: dict[str, SubCallView] = {}
+        self.child_homes: dict[str, object] = {}  # child run id -> where its view goes
+        self.child_runs: dict[str, ChildRunView] = {}
 
     def on_mount(self) -> None:
         self.anchor()
@@ -175,7 +200,48 @@ class ReplView(VerticalScroll):
 
     async def add_subcall(self, block: BlockView, view: SubCallView) -> None:
         self.subcalls[view.call_id] = view
+        if view.child_run_id:
+            self.child_homes[view.child_run_id] = view
         await block.query_one(".subcalls").mount(view)
+
+    async def show_child_event(self, e) -> None:
+        """An event of a child run (depth > 0), as a line in its tree."""
+        from rlm_engine import events as ev
+
+        if isinstance(e, ev.RunStarted):
+            home = self.child_homes.get(e.run_id)
+            if home is None:
+                return
+            view = ChildRunView(e.run_id, e.model, e.depth)
+            self.child_runs[e.run_id] = view
+            if isinstance(home, Collapsible):
+                await home.query_one(Collapsible.Contents).mount(view)
+            else:
+                await home.mount(view)  # type: ignore[attr-defined]
+            return
+        view = self.child_runs.get(e.run_id)
+        if view is None:
+            return
+        if isinstance(e, ev.ReplyFinished):
+            reply = " ".join(e.text.split())
+            await view.line(f"iteration {e.iteration}: {reply[:160]}")
+        elif isinstance(e, ev.CodeOutput):
+            key = (e.iteration, e.index)
+            view.output[key] = (view.output.get(key, "") + e.text)[:2000]
+        elif isinstance(e, ev.CodeBlockFinished):
+            out = " ".join(view.output.pop((e.iteration, e.index), "").split())
+            status = f"✗ {e.error}" if e.error else f"✓ {e.duration:.2f} s"
+            await view.line(f"  ▸ block {e.index + 1} {status}  {out[:120]}",
+                            "red" if e.error else "dim")
+        elif isinstance(e, ev.SubCallStarted) and e.child_run_id:
+            self.child_homes[e.child_run_id] = view
+        elif isinstance(e, ev.SubCallFinished):
+            answer = " ".join((e.error or e.answer).split())
+            await view.line(f"  ↳ {e.model}: {answer[:120]}", "red" if e.error else "dim")
+        elif isinstance(e, ev.FinalAnswer):
+            await view.line(f"answer: {e.answer[:300]}", "bold green")
+        elif isinstance(e, ev.RunFailed):
+            await view.line(f"failed: {e.error}", "bold red")
 
     def subcall(self, call_id: str) -> Optional[SubCallView]:
         return self.subcalls.get(call_id)
@@ -183,6 +249,8 @@ class ReplView(VerticalScroll):
     async def clear(self) -> None:
         self.blocks.clear()
         self.subcalls.clear()
+        self.child_homes.clear()
+        self.child_runs.clear()
         await self.remove_children()
 
     def show_until(self, step: Optional[tuple[int, int]]) -> None:

@@ -1,0 +1,86 @@
+"""A recorded run as a readable Markdown report or as JSON.
+
+The report holds the question, every iteration's prose, each code block with its whole
+output (as kept in the run, up to 1 MB a block), errors, sub-calls (and what child runs
+answered), the answer and the usage. Fences are made longer than any run of backticks in
+what they hold, so model output cannot break the document.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+from . import parsing
+from .replay import RecordedRun
+
+
+def _fence(text: str, lang: str = "") -> str:
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    ticks = "`" * max(3, longest + 1)
+    return f"{ticks}{lang}\n{text.rstrip()}\n{ticks}"
+
+
+def to_markdown(run: RecordedRun) -> str:
+    st = run.state
+    start = st.started
+    res = st.result(run.trajectory_path)
+    out: list[str] = []
+    title = (run.prompt.strip().splitlines() or ["(no question)"])[0][:80]
+    out.append(f"# rlm-tui run: {title}\n")
+    if start is not None:
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(start.started_at)) \
+            if start.started_at else "unknown time"
+        models = start.model if start.recursive_model == start.model else \
+            f"{start.model} (sub-calls: {start.recursive_model})"
+        out.append(f"- **When:** {when}\n- **Model:** {models}")
+        if start.context.kind not in ("", "none"):
+            c = start.context
+            size = f"{c.chars:,} characters" if c.chars else f"{c.items or 0:,} items"
+            out.append(f"- **Context:** {c.name or c.type} ({c.kind}, {size})")
+    usage = res.usage
+    out.append(f"- **Outcome:** {res.status} after {res.iterations} iterations, "
+               f"{res.total_time:.1f} s, {usage['total_prompt_tokens']:,} prompt + "
+               f"{usage['total_completion_tokens']:,} completion tokens")
+    if res.error:
+        out.append(f"- **Error:** {res.error}")
+    out.append(f"\n## Question\n\n{run.prompt}\n")
+    for it in st.iterations:
+        out.append(f"## Iteration {it.iteration}\n")
+        prose = parsing.prose_of(it.response)
+        if prose:
+            out.append(prose + "\n")
+        if it.cut:
+            out.append("*(the reply was cut where the model started inventing its output)*\n")
+        for b in it.blocks:
+            head = f"### Code block {b.index + 1} ({b.duration:.2f} s)"
+            out.append(f"{head}\n\n{_fence(b.code, 'python')}\n")
+            if b.output:
+                note = "" if b.output_chars <= len(b.output) else \
+                    f" (first {len(b.output):,} of {b.output_chars:,} characters)"
+                out.append(f"Output{note}:\n\n{_fence(b.output, 'text')}\n")
+            if b.error:
+                out.append(f"**Error:** `{b.error}`\n")
+            for call in b.sub_calls:
+                what = call.error or call.answer
+                out.append(f"- sub-call to `{call.model}`: {' '.join(call.prompt_preview.split())[:200]}"
+                           f"\n  - {'error' if call.error else 'answer'}: "
+                           f"{' '.join(what.split())[:500]}")
+            if b.sub_calls:
+                out.append("")
+    out.append(f"## Answer\n\n{res.answer or '(none)'}\n")
+    if res.answer_source:
+        out.append(f"*(via {res.answer_source})*\n")
+    out.append("## Usage\n\n| model | prompt tokens | completion tokens | calls |\n|---|---:|---:|---:|")
+    for model, m in usage["by_model"].items():
+        out.append(f"| {model} | {m['prompt_tokens']:,} | {m['completion_tokens']:,} | {m['calls']} |")
+    return "\n".join(out) + "\n"
+
+
+def to_json(run: RecordedRun) -> str:
+    data = run.state.result(run.trajectory_path).to_dict()
+    data["prompt"] = run.prompt
+    data["model"] = run.model
+    data["recursive_model"] = run.recursive_model
+    return json.dumps(data, ensure_ascii=False, indent=2)

@@ -1,0 +1,92 @@
+"""History: past runs and benchmarks from the data directory, newest first, filtered as you
+type; Enter opens a run in the step-through view (read-only) or a benchmark's results."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from rlm_engine.history import HistoryEntry, list_history
+
+COLUMNS = ("when", "kind", "model(s)", "question", "context", "iters", "tokens", "result")
+
+
+class HistoryScreen(Screen):
+    BINDINGS = [Binding("escape", "close", "Close", id="history_close")]
+
+    def __init__(self, exit_on_close: bool = False) -> None:
+        super().__init__()
+        self.exit_on_close = exit_on_close
+        self.entries: list[HistoryEntry] = []
+        self.shown: list[HistoryEntry] = []
+
+    def compose(self):
+        yield Header()
+        yield Input(placeholder="filter: model, question, answer, file…", id="history-filter")
+        table = DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
+        table.border_title = "History (Enter opens)"
+        yield table
+        yield Static("", id="history-count")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(setattr, self, "sub_title", "history")
+        table = self.query_one(DataTable)
+        for name in COLUMNS:
+            table.add_column(name, key=name)
+        self.entries = list_history()
+        self.fill("")
+        self.query_one(Input).focus()
+
+    def fill(self, text: str) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        self.shown = [e for e in self.entries if e.matches(text)]
+        for i, e in enumerate(self.shown):
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(e.when)) if e.when else "?"
+            failed = e.outcome.startswith(("failed", "cancelled", "(did not"))
+            table.add_row(
+                when, e.kind, e.models[:30], " ".join(e.prompt.split())[:50], e.context[:20],
+                "" if e.iterations is None else str(e.iterations),
+                "" if e.tokens is None else f"{e.tokens:,}",
+                Text(e.outcome[:60], style="red" if failed else ""), key=str(i))
+        self.query_one("#history-count", Static).update(
+            Text(f"{len(self.shown)} of {len(self.entries)} · type to filter · Enter opens · "
+                 f"Esc closes", style="dim"))
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.fill(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.query_one(DataTable).focus()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if 0 <= event.cursor_row < len(self.shown):
+            self.open(self.shown[event.cursor_row])
+
+    def open(self, entry: HistoryEntry) -> None:
+        try:
+            if entry.kind == "bench":
+                from rlm_engine.bench import load_results
+
+                from .bench import BenchScreen
+
+                self.app.push_screen(BenchScreen(results=load_results(entry.path)))
+            else:
+                from rlm_engine.replay import RecordedRun
+
+                from .replay import ReplayScreen
+
+                self.app.push_screen(ReplayScreen(RecordedRun.load(entry.path)))
+        except (OSError, ValueError, KeyError) as exc:
+            self.notify(f"cannot open {entry.path.name}: {exc}", severity="error")
+
+    def action_close(self) -> None:
+        if self.exit_on_close:
+            self.app.exit()
+        else:
+            self.app.pop_screen()

@@ -1,0 +1,173 @@
+"""Recorded runs: replay (ours and the official rlms logs), play, history, export."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from fake_llm_server import Reply
+from app_helpers import make_app, notifications, run_to_end, until
+from rlm_engine.export import to_markdown
+from rlm_engine.replay import RecordedRun
+from rlm_tui.screens.history import HistoryScreen
+from rlm_tui.screens.replay import ReplayScreen
+from rlm_tui.widgets.conversation import AssistantMessage, FinalAnswerView
+from rlm_tui.widgets.repl_view import BlockView, ChildRunView
+from rlm_tui.widgets.timeline import Timeline
+from rlm_tui.widgets.usage import UsagePanel
+from rlm_tui.widgets.variables import VariablesTable
+
+RLMS_LOG = Path(__file__).parent / "data" / "rlm_2026-01-31_11-05-04_1a2b3c4d.jsonl"
+RLM_TUI = str(Path(sys.executable).with_name("rlm-tui"))
+
+THREE_STEPS = [
+    Reply(text="```repl\na = 1\nprint('one')\n```\n", prompt_tokens=10, completion_tokens=5),
+    Reply(text="```repl\nb = a + 1\nprint('two', b)\n```\n```repl\nc = llm_query('x')\n```\n",
+          prompt_tokens=20, completion_tokens=7),
+    Reply(text="FINAL(done: 2)", prompt_tokens=30, completion_tokens=3),
+]
+
+
+async def snapshot(pilot, screen) -> list:
+    """What each pane shows at every step of the timeline."""
+    out = []
+    for step in list(screen.query_one(Timeline).steps):
+        screen.query_one(Timeline).select(step)
+        await until(pilot, lambda: screen.selected == (None if step ==
+                                                        screen.query_one(Timeline).steps[-1]
+                                                        else step))
+        await pilot.pause()
+        usage = screen.query_one(UsagePanel).table
+        cols = [[str(c) for c in col._cells] for col in usage.columns]
+        out.append({
+            "step": step,
+            "vars": [(v.name, v.preview) for v in screen.query_one(VariablesTable).vars],
+            "messages": [m.text for m in screen.query(AssistantMessage) if m.display],
+            "blocks": [(b.step, b.index, b.output) for b in screen.query(BlockView) if b.display],
+            "usage": cols[:4],
+        })
+    screen.query_one(Timeline).select(None)
+    await pilot.pause()
+    return out
+
+
+async def test_a_saved_run_replays_to_the_same_state_at_every_iteration(ollama):
+    ollama.fake.script("root", list(THREE_STEPS))
+    ollama.fake.script("sub", [Reply(text="sub says hi", prompt_tokens=3, completion_tokens=2)])
+    app = make_app(recursive="sub")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await run_to_end(pilot, "q")
+        live = await snapshot(pilot, app.screen)
+        path = app.session.current.trajectory_path
+        app.push_screen(ReplayScreen(RecordedRun.load(path)))
+        await until(pilot, lambda: isinstance(app.screen, ReplayScreen)
+                    and bool(app.screen.query(FinalAnswerView)))
+        replayed = await snapshot(pilot, app.screen)
+    assert [s["step"] for s in live] == [(0, 1), (0, 2), (0, 3)]
+    assert replayed == live
+    assert live[0]["vars"] == [("context", "None"), ("a", "1")] and live[1]["usage"][0][-1] == "sub (recursive)"
+
+
+async def test_an_rlms_log_opens_steps_and_shows_the_child_run_as_a_tree():
+    app = make_app(model="nothing-needed")
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.push_screen(ReplayScreen(RecordedRun.load(RLMS_LOG)))
+        await until(pilot, lambda: isinstance(app.screen, ReplayScreen)
+                    and bool(app.screen.query(FinalAnswerView)))
+        screen = app.screen
+        assert screen.query_one(Timeline).steps == [(0, 1), (0, 2), (0, 3)]
+        assert screen.query_one(FinalAnswerView).answer == "Paris has the most orders: 412."
+        screen.query_one(Timeline).select((0, 2))
+        await pilot.pause()
+        names = [v.name for v in screen.query_one(VariablesTable).vars]
+        assert names == ["chunks", "first", "check"]
+        child = screen.query_one(ChildRunView)
+        lines = [str(w.render()) for w in child.query(".child-line")]
+        assert any("↳ gpt-5-nano: Paris" in line for line in lines)
+        assert lines[-1] == "answer: Paris, with 412 orders"
+        assert "depth 1" in child.border_title
+
+
+async def test_a_truncated_trajectory_opens_with_a_warning(ollama, tmp_path):
+    ollama.fake.script("root", list(THREE_STEPS))
+    ollama.fake.script("sub", ["ok"])
+    app = make_app(recursive="sub")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await run_to_end(pilot, "q")
+        full = Path(app.session.current.trajectory_path).read_text()
+        cut = tmp_path / "cut.jsonl"
+        cut.write_text(full[: int(len(full) * 0.6)])
+        app.push_screen(ReplayScreen(RecordedRun.load(cut)))
+        await until(pilot, lambda: isinstance(app.screen, ReplayScreen))
+        await until(pilot, lambda: any("ends before the run finished" in n
+                                       for n in notifications(app)))
+        assert app.screen.query(AssistantMessage)
+
+
+async def test_play_streams_the_run_again(ollama):
+    ollama.fake.script("root", list(THREE_STEPS))
+    ollama.fake.script("sub", ["ok"])
+    app = make_app(recursive="sub")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await run_to_end(pilot, "q")
+        path = app.session.current.trajectory_path
+        app.push_screen(ReplayScreen(RecordedRun.load(path)))
+        await until(pilot, lambda: isinstance(app.screen, ReplayScreen)
+                    and bool(app.screen.query(FinalAnswerView)))
+        screen = app.screen
+        before = set(map(id, screen.query(AssistantMessage)))
+        await pilot.press("p")
+        await until(pilot, lambda: not screen.playing and bool(screen.query(FinalAnswerView)))
+        assert not before & set(map(id, screen.query(AssistantMessage)))  # drawn anew
+        assert screen.query_one(FinalAnswerView).answer == "done: 2"
+        assert len(screen.query(AssistantMessage)) == 3
+
+
+def test_export_markdown_holds_every_block_and_output():
+    md = to_markdown(RecordedRun.load(RLMS_LOG))
+    assert md.count("```python") == 2
+    assert "print(type(context), len(context))" in md and "<class 'str'> 48210" in md
+    assert "Paris, with 412 orders" in md and "## Answer\n\nParis has the most orders: 412." in md
+
+
+def test_export_and_replay_commands(tmp_path):
+    out = tmp_path / "r.md"
+    p = subprocess.run([RLM_TUI, "export", str(RLMS_LOG), "--format", "md", "-o", str(out)],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert out.read_text().startswith("# rlm-tui run: Which city has the most orders?")
+    p = subprocess.run([RLM_TUI, "export", str(RLMS_LOG), "--format", "json"],
+                       capture_output=True, text=True, timeout=60)
+    import json
+    data = json.loads(p.stdout)
+    assert data["answer"] == "Paris has the most orders: 412." and data["iterations"] == 3
+    p = subprocess.run([RLM_TUI, "replay", str(tmp_path / "missing.jsonl")],
+                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert p.returncode == 2 and "no such file" in p.stderr
+
+
+async def test_history_lists_runs_and_benchmarks_and_opens_one(ollama):
+    ollama.fake.script("root", ["FINAL(first answer)", Reply(text="")])
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await run_to_end(pilot, "the first question")
+        await run_to_end(pilot, "a question that fails")
+        from rlm_engine.bench import BenchResults
+        BenchResults("niah", 100, 1, 7, 1).save()
+        app.push_screen(HistoryScreen())
+        await until(pilot, lambda: isinstance(app.screen, HistoryScreen)
+                    and bool(app.screen.entries))
+        screen = app.screen
+        kinds = [e.kind for e in screen.shown]
+        assert sorted(kinds) == ["bench", "run", "run"]
+        outcomes = {e.prompt: e.outcome for e in screen.shown}
+        assert outcomes["the first question"] == "first answer"
+        assert outcomes["a question that fails"].startswith("failed: root returned an empty")
+        await pilot.press(*"first")
+        await until(pilot, lambda: len(screen.shown) == 1)
+        screen.query_one("#history-table").focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ReplayScreen))
+        await until(pilot, lambda: bool(app.screen.query(FinalAnswerView)))
+        assert app.screen.query_one(FinalAnswerView).answer == "first answer"

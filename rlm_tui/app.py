@@ -156,6 +156,8 @@ class RLMApp(App):
                                 lambda v=value: session_screen.run_command("think", v))
         yield SystemCommand("Keys and commands", "The help screen (F1)",
                             session_screen.action_help)
+        yield SystemCommand("Open an example run", "A recorded run shipped with rlm-tui, "
+                            "played back (F2)", session_screen.action_example)
         yield SystemCommand("History…", "Past runs and benchmarks (Enter opens one)",
                             self.open_history)
         yield SystemCommand("Open benchmark", "Compare models on a needle-in-a-haystack task "

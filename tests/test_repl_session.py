@@ -175,3 +175,9 @@ async def test_final_var_takes_a_quoted_name_or_a_value(repl):
     assert (await repl.execute("FINAL_VAR(snake_case_words)")).final == "the value"
     res = await repl.execute("FINAL_VAR('missing')")
     assert res.final is None and "no variable named 'missing'" in res.error
+
+
+async def test_imported_names_are_not_listed_as_variables(repl):
+    res = await repl.execute("from collections import Counter\nfrom os.path import join\n"
+                             "def mine():\n    return 1\nclass Thing:\n    pass\nc = Counter('aab')")
+    assert [v["name"] for v in res.variables] == ["context", "mine", "Thing", "c"]

@@ -171,3 +171,28 @@ async def test_history_lists_runs_and_benchmarks_and_opens_one(ollama):
         await until(pilot, lambda: isinstance(app.screen, ReplayScreen))
         await until(pilot, lambda: bool(app.screen.query(FinalAnswerView)))
         assert app.screen.query_one(FinalAnswerView).answer == "first answer"
+
+
+async def test_with_no_backend_the_app_offers_an_example_run(monkeypatch):
+    from conftest import free_port
+    monkeypatch.setenv("OLLAMA_HOST", f"http://127.0.0.1:{free_port()}")
+    app = make_app(model="qwen3:4b")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: any("press F2 to watch an example run" in n
+                                       for n in notifications(app)))
+        await pilot.press("f2")
+        await until(pilot, lambda: isinstance(app.screen, ReplayScreen))
+        screen = app.screen
+        await until(pilot, lambda: not screen.playing and bool(screen.query(FinalAnswerView)))
+        assert screen.recorded.prompt.startswith("[example run]")
+        assert "api" in screen.query_one(FinalAnswerView).answer
+        assert [b.error for b in screen.query(BlockView)] == [None, None]
+
+
+def test_examples_are_labelled_and_replay_cleanly():
+    examples = sorted((Path(__file__).parent.parent / "rlm_tui" / "examples").glob("*.jsonl"))
+    assert len(examples) == 2
+    for path in examples:
+        run = RecordedRun.load(path)
+        assert run.warnings == [] and run.state.status == "completed"
+        assert run.prompt.startswith("[example run]") and run.model == "example-root"

@@ -323,6 +323,9 @@ class Worker:
                 continue
             if isinstance(value, types.ModuleType):
                 continue
+            if isinstance(value, (type, types.FunctionType, types.BuiltinFunctionType)) and \
+                    getattr(value, "__module__", "__main__") != "__main__":
+                continue  # imported (from collections import Counter), not made here
             out.append(self.describe(name, value))
             if len(out) >= 500:
                 break

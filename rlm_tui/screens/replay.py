@@ -29,8 +29,10 @@ class ReplayScreen(RunView):
         Binding("minus", "speed(-1)", "Slower", id="replay_slower"),
     ]
 
-    def __init__(self, run: RecordedRun, title: str = "", exit_on_close: bool = False) -> None:
+    def __init__(self, run: RecordedRun, title: str = "", exit_on_close: bool = False,
+                 autoplay: bool = False) -> None:
         super().__init__()
+        self.autoplay = autoplay
         self.recorded = run
         self.title_text = title or (run.path.name if run.path else "recorded run")
         self.exit_on_close = exit_on_close
@@ -48,7 +50,10 @@ class ReplayScreen(RunView):
     async def on_mount(self) -> None:
         super().on_mount()
         self.call_after_refresh(setattr, self, "sub_title", f"replay · {self.title_text}")
-        await self.render_run(paced=False)
+        if self.autoplay:
+            self.action_play()
+        else:
+            await self.render_run(paced=False)
         for warning in self.recorded.warnings:
             self.notify(warning, severity="warning", timeout=8)
 

@@ -35,6 +35,7 @@ class SessionScreen(RunView):
                 priority=True, id="cancel_or_copy"),
         Binding("ctrl+o", "load_context", "Load context", id="load_context"),
         Binding("ctrl+s", "save_trajectory", "Save trajectory", show=False, id="save"),
+        Binding("f2", "example", "Example run", show=False, id="example"),
     ]
 
     def __init__(self, session: Session, initial_context: Optional[Path] = None,
@@ -90,8 +91,9 @@ class SessionScreen(RunView):
     async def probe(self) -> None:
         problem = await self.session.rlm.root_client.probe()
         if problem:
-            self.backend_problem = problem + " (/model SPEC switches)"
-            self.notify(problem, severity="error", timeout=8)
+            self.backend_problem = problem + " · /model SPEC switches · F2: an example run"
+            self.notify(f"{problem}. Meanwhile, press F2 to watch an example run.",
+                        severity="error", timeout=12)
         else:
             self.backend_problem = None
         self.refresh_status()
@@ -191,6 +193,21 @@ class SessionScreen(RunView):
         if self.is_attached:  # the app may be closing while the run ends
             self.refresh_status()
             self.refresh_usage()
+
+    def action_example(self) -> None:
+        """Open (and play) one of the example runs shipped with rlm-tui, in turn."""
+        from rlm_engine.replay import RecordedRun
+
+        from .replay import ReplayScreen
+
+        examples = sorted((Path(__file__).parent.parent / "examples").glob("*.jsonl"))
+        if not examples:
+            self.notify("no example runs are installed", severity="warning")
+            return
+        self._example = (getattr(self, "_example", -1) + 1) % len(examples)
+        path = examples[self._example]
+        self.app.push_screen(ReplayScreen(RecordedRun.load(path), f"example: {path.stem}",
+                                          autoplay=True))
 
     def on_run_failed(self, e: ev.RunFailed) -> None:
         self.notify(e.error, severity="error", timeout=8)

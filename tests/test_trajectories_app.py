@@ -196,3 +196,27 @@ def test_examples_are_labelled_and_replay_cleanly():
         run = RecordedRun.load(path)
         assert run.warnings == [] and run.state.status == "completed"
         assert run.prompt.startswith("[example run]") and run.model == "example-root"
+
+
+async def test_a_long_recorded_run_draws_a_window_and_steps_out_of_it(ollama):
+    steps = [Reply(text=f"```repl\nv{i} = {i}\nprint('step', {i})\n```\n") for i in range(1, 30)]
+    ollama.fake.script("root", steps + [Reply(text="FINAL(end)")])
+    app = make_app(max_iterations=31)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await run_to_end(pilot, "long")
+        path = app.session.current.trajectory_path
+        app.push_screen(ReplayScreen(RecordedRun.load(path)))
+        await until(pilot, lambda: isinstance(app.screen, ReplayScreen)
+                    and bool(app.screen.query(FinalAnswerView)))
+        screen = app.screen
+        drawn = sorted({m.iteration for m in screen.query(AssistantMessage)})
+        assert drawn == list(range(19, 31))  # the last twelve
+        assert len(screen.query_one(Timeline).steps) == 30
+        screen.query_one(Timeline).select((0, 2))
+        await until(pilot, lambda: screen.selected == (0, 2))
+        await pilot.pause()
+        shown = [m.iteration for m in screen.query(AssistantMessage) if m.display]
+        assert shown == [1, 2]
+        assert [v.name for v in screen.query_one(VariablesTable).vars] == [
+            "context", "v1", "v2"]
+        assert [b.output for b in screen.query(BlockView) if b.step == (0, 2)] == ["step 2\n"]

@@ -8,17 +8,19 @@ during play stops it and shows the whole run."""
 from __future__ import annotations
 
 import asyncio
+from typing import Optional
 
 from textual.binding import Binding
 
 from rlm_engine.replay import RecordedRun
 
-from ..widgets.conversation import UserMessage
+from ..widgets.conversation import Notice, UserMessage
 from ..widgets.timeline import Timeline
 from ..widgets.variables import VariablesTable
 from .run_view import RunView
 
 SPEEDS = (1, 2, 4, 8, 16, 0)  # 0: instant
+WINDOW = 12  # iterations that get widgets at once when the run is shown in one go
 
 
 class ReplayScreen(RunView):
@@ -57,8 +59,19 @@ class ReplayScreen(RunView):
         for warning in self.recorded.warnings:
             self.notify(warning, severity="warning", timeout=8)
 
-    async def render_run(self, paced: bool) -> None:
-        """Show the run from the start, at once or at its recorded pace."""
+    def window_around(self, iteration: Optional[int]) -> Optional[tuple[int, int]]:
+        """The iterations to draw so that `iteration` (None: the last) is among them."""
+        total = len(self.recorded.state.iterations)
+        if total <= WINDOW:
+            return None
+        last = total if iteration is None else iteration
+        hi = min(total, max(last + WINDOW // 2, WINDOW))
+        return max(1, hi - WINDOW + 1), hi
+
+    async def render_run(self, paced: bool, around: Optional[int] = None) -> None:
+        """Show the run from the start, at once or at its recorded pace; shown at once, a
+        long run gets widgets for a window of iterations around `around` (None: the end)."""
+        self.window = None if paced else self.window_around(around)
         self._dirty.clear()
         await self.conversation.clear()
         await self.repl.clear()
@@ -67,6 +80,10 @@ class ReplayScreen(RunView):
         self.selected = None
         self.conversation.limit = self.repl.limit = None
         await self.conversation.add(UserMessage(self.recorded.prompt), 0, 0)
+        if self.window is not None and self.window[0] > 1:
+            await self.conversation.add(Notice(
+                f"iterations 1–{self.window[0] - 1} are drawn when you step to them "
+                f"([ or the timeline)", "cancel"), 0, 0)
         last = 0.0
         for e in self.recorded.events:
             if paced and self.speed:
@@ -102,6 +119,21 @@ class ReplayScreen(RunView):
             await self.render_run(paced=True)
         finally:
             self.playing = False
+
+    async def on_timeline_selected(self, message: Timeline.Selected) -> None:
+        """Stepping outside the drawn window draws the window around the new step first."""
+        step = message.step
+        it = None if step is None else step[1]
+        wanted = self.window_around(it)
+        if self.window is not None and wanted != self.window and not self.playing:
+            inside = it is not None and self.window[0] <= it <= self.window[1]
+            at_end = it is None and self.window[1] == len(self.recorded.state.iterations)
+            if not (inside or at_end):
+                await self.render_run(paced=False, around=it)
+                timeline = self.query_one(Timeline)
+                timeline.selected = step
+                timeline.render_cells()
+        super().on_timeline_selected(message)
 
     def action_speed(self, delta: int) -> None:
         self.speed_index = max(0, min(len(SPEEDS) - 1, self.speed_index + delta))

@@ -44,6 +44,9 @@ class RunView(Screen):
     ]
 
     status_text = ""
+    # iterations (lo, hi) that get widgets; None: all. A long recorded run shows a window
+    # around the step being looked at, so it opens fast however long it is.
+    window: Optional[tuple[int, int]] = None
 
     def __init__(self) -> None:
         super().__init__()
@@ -110,6 +113,11 @@ class RunView(Screen):
             return
         conv, repl = self.conversation, self.repl
         timeline = self.query_one(Timeline)
+        it = getattr(e, "iteration", None)
+        if self.window is not None and it is not None and \
+                not self.window[0] <= it <= self.window[1]:
+            self._timeline_only(timeline, r, e)
+            return
         if isinstance(e, ev.IterationStarted):
             timeline.add((r, e.iteration))
             await conv.add(AssistantMessage(run.model, e.iteration), r, e.iteration)
@@ -170,6 +178,15 @@ class RunView(Screen):
                             f"{tokens:,} tokens", "green" if e.status == "completed" else "red")
         elif isinstance(e, ev.UsageUpdated) and self.selected is None:
             self.refresh_usage()
+
+    def _timeline_only(self, timeline: Timeline, r: int, e: ev.Event) -> None:
+        """An event of an iteration outside the window: only the timeline learns of it."""
+        if isinstance(e, ev.IterationStarted):
+            timeline.add((r, e.iteration))
+        elif isinstance(e, ev.CodeBlockFinished) and e.error:
+            timeline.mark((r, e.iteration), "failed")
+        elif isinstance(e, (ev.FeedbackSent, ev.FinalAnswer)):
+            timeline.mark((r, e.iteration), "ok")
 
     def on_run_failed(self, e: ev.RunFailed) -> None:
         pass

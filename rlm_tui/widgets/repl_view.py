@@ -127,8 +127,8 @@ class BlockView(Step, Vertical, can_focus=True):
             log.write(Text(f"… {len(lines) - MAX_LINES:,} lines not shown here (the whole "
                            f"output is in the trajectory)", style="dim italic"))
             lines = lines[-MAX_LINES:]
-        for line in lines:
-            log.write(line)
+        if lines:  # one write for the lot: each write is rendered on its own
+            log.write(Text("\n").join(lines))
 
     def finish(self, duration: float, error: Optional[str], restarted: bool) -> None:
         self.flush()

@@ -38,22 +38,56 @@ class Timeline(Static, can_focus=True):
         if step not in self.steps:
             self.steps.append(step)
             self.status[step] = "running"
-            self.render_cells()
+            self._redraw_soon()
 
     def mark(self, step: Step, status: str) -> None:
         if step in self.status:
             self.status[step] = status
-            self.render_cells()
+            self._redraw_soon()
+
+    _redraw_pending = False
+
+    def _redraw_soon(self) -> None:
+        """Many changes in one go (a replay adds a hundred steps) make one redraw."""
+        if not self._redraw_pending:
+            self._redraw_pending = True
+            self.call_after_refresh(self._redraw)
+
+    def _redraw(self) -> None:
+        self._redraw_pending = False
+        self.render_cells()
 
     def clear_all(self) -> None:
         self.steps, self.status, self.selected = [], {}, None
         self.render_cells()
 
+    def visible_steps(self) -> list[Optional[Step]]:
+        """The steps that fit on the line: all, or the ends and those around the current
+        one (None marks a gap)."""
+        room = max(8, (self.size.width or 160) // 6 - 4)
+        if len(self.steps) <= room:
+            return list(self.steps)
+        here = self.steps.index(self.selected) if self.selected in self.steps else \
+            len(self.steps) - 1
+        half = (room - 4) // 2
+        lo = max(2, min(here - half, len(self.steps) - 2 - (room - 4)))
+        hi = min(len(self.steps) - 2, lo + room - 4)
+        out: list[Optional[Step]] = list(self.steps[:2])
+        if lo > 2:
+            out.append(None)
+        out += self.steps[lo:hi]
+        if hi < len(self.steps) - 2:
+            out.append(None)
+        return out + self.steps[-2:]
+
     def render_cells(self) -> None:
         """Textual markup (not Rich Text): only it carries the @click actions on cells."""
         parts = ["[bold reverse green]LIVE[/] " if self.selected is None else "[dim]live[/] "]
         run = None
-        for step in self.steps:
+        for step in self.visible_steps():
+            if step is None:
+                parts.append("… ")
+                continue
             if step[0] != run:
                 run = step[0]
                 parts.append(f" [bold]run {run + 1}:[/] ")

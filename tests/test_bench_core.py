@@ -84,3 +84,14 @@ async def test_runner_scores_rows_and_saves_what_it_shows(ollama, tmp_path):
     assert [r.accuracy for r in again.rows] == [1.0, 0.0, None]
     csv_path = results.save(tmp_path / "r.csv")
     assert csv_path.read_text().splitlines()[1].startswith("right,right,ollama,done")
+
+
+async def test_trial_runs_are_kept_with_the_benchmark_not_in_the_history(ollama):
+    from rlm_engine.history import list_history
+    ollama.fake.script("right", right())
+    runner = BenchRunner(select_models(no_local=True, no_cloud_auto=True, ollama=["right"]),
+                         lines=100, trials=2, seed=1)
+    results = await runner.run()
+    trial_files = [t.trajectory for t in results.rows[0].trials]
+    assert all("/benchmarks/trials/" in f for f in trial_files)
+    assert [e.kind for e in list_history()] == ["bench"]

@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from rlm_engine.history import HistoryEntry, list_history
 
-COLUMNS = ("when", "kind", "model(s)", "question", "context", "iters", "tokens", "result")
+COLUMNS = ("when", "kind", "model(s)", "result", "iters", "tokens", "question", "context")
 
 
 class HistoryScreen(Screen):
@@ -50,10 +50,10 @@ class HistoryScreen(Screen):
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(e.when)) if e.when else "?"
             failed = e.outcome.startswith(("failed", "cancelled", "(did not"))
             table.add_row(
-                when, e.kind, e.models[:30], " ".join(e.prompt.split())[:50], e.context[:20],
+                when, e.kind, e.models[:24], Text(e.outcome[:48], style="red" if failed else ""),
                 "" if e.iterations is None else str(e.iterations),
                 "" if e.tokens is None else f"{e.tokens:,}",
-                Text(e.outcome[:60], style="red" if failed else ""), key=str(i))
+                " ".join(e.prompt.split())[:60], e.context[:20], key=str(i))
         self.query_one("#history-count", Static).update(
             Text(f"{len(self.shown)} of {len(self.entries)} · type to filter · Enter opens · "
                  f"Esc closes", style="dim"))

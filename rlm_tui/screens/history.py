@@ -54,9 +54,12 @@ class HistoryScreen(Screen):
                 "" if e.iterations is None else str(e.iterations),
                 "" if e.tokens is None else f"{e.tokens:,}",
                 " ".join(e.prompt.split())[:60], e.context[:20], key=str(i))
-        self.query_one("#history-count", Static).update(
-            Text(f"{len(self.shown)} of {len(self.entries)} · type to filter · Enter opens · "
-                 f"Esc closes", style="dim"))
+        if not self.entries:
+            line = "no runs yet: every question you ask, and every benchmark, shows up here"
+        else:
+            line = (f"{len(self.shown)} of {len(self.entries)} · type to filter · "
+                    f"Enter opens · Esc closes")
+        self.query_one("#history-count", Static).update(Text(line, style="dim"))
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.fill(event.value)

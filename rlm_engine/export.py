@@ -16,6 +16,18 @@ from . import parsing
 from .replay import RecordedRun
 
 
+def _code(text: str) -> str:
+    """Inline code that holds backticks safely."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    ticks = "`" * (longest + 1)
+    return f"{ticks} {text} {ticks}"
+
+
+def _prose(text: str) -> str:
+    """Model prose as Markdown, unless an unclosed fence would swallow what follows."""
+    return _fence(text, "text") if text.count("```") % 2 else text
+
+
 def _fence(text: str, lang: str = "") -> str:
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     ticks = "`" * max(3, longest + 1)
@@ -45,12 +57,12 @@ def to_markdown(run: RecordedRun) -> str:
                f"{usage['total_completion_tokens']:,} completion tokens")
     if res.error:
         out.append(f"- **Error:** {res.error}")
-    out.append(f"\n## Question\n\n{run.prompt}\n")
+    out.append(f"\n## Question\n\n{_prose(run.prompt)}\n")
     for it in st.iterations:
         out.append(f"## Iteration {it.iteration}\n")
         prose = parsing.prose_of(it.response)
         if prose:
-            out.append(prose + "\n")
+            out.append(_prose(prose) + "\n")
         if it.cut:
             out.append("*(the reply was cut where the model started inventing its output)*\n")
         for b in it.blocks:
@@ -61,15 +73,15 @@ def to_markdown(run: RecordedRun) -> str:
                     f" (first {len(b.output):,} of {b.output_chars:,} characters)"
                 out.append(f"Output{note}:\n\n{_fence(b.output, 'text')}\n")
             if b.error:
-                out.append(f"**Error:** `{b.error}`\n")
+                out.append(f"**Error:** {_code(b.error)}\n")
             for call in b.sub_calls:
-                what = call.error or call.answer
+                what = str(call.error or call.answer)
                 out.append(f"- sub-call to `{call.model}`: {' '.join(call.prompt_preview.split())[:200]}"
                            f"\n  - {'error' if call.error else 'answer'}: "
                            f"{' '.join(what.split())[:500]}")
             if b.sub_calls:
                 out.append("")
-    out.append(f"## Answer\n\n{res.answer or '(none)'}\n")
+    out.append(f"## Answer\n\n{_prose(res.answer) if res.answer else '(none)'}\n")
     if res.answer_source:
         out.append(f"*(via {res.answer_source})*\n")
     out.append("## Usage\n\n| model | prompt tokens | completion tokens | calls |\n|---|---:|---:|---:|")

@@ -35,43 +35,66 @@ class HistoryEntry:
             self.kind, self.models, self.prompt, self.context, self.outcome, self.path.name))
 
 
-def _lines_at(path: Path, head: bool) -> list[dict]:
+def _head(path: Path) -> Optional[dict]:
+    """The root run's run_started line (the first lines, read whole however long)."""
     with open(path, "rb") as fh:
-        if head:
-            data = fh.read(64 * 1024)
-        else:
-            fh.seek(max(0, os.path.getsize(path) - TAIL_BYTES))
+        for _ in range(5):
+            raw = fh.readline()
+            if not raw:
+                return None
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                continue
+            if isinstance(data, dict) and data.get("type") == "run_started" \
+                    and not data.get("depth"):
+                return data
+    return None
+
+
+def _tail(path: Path, root: str) -> tuple[Optional[dict], Optional[dict]]:
+    """The root run's run_finished and run_failed lines, reading back from the end in growing
+    windows until run_finished parses (a long answer makes a long line)."""
+    size = os.path.getsize(path)
+    window = TAIL_BYTES
+    while True:
+        with open(path, "rb") as fh:
+            fh.seek(max(0, size - window))
             data = fh.read()
-    out = []
-    for raw in data.splitlines():
-        try:
-            out.append(json.loads(raw))
-        except ValueError:
-            continue
-    return out
+        finished = failed = None
+        for raw in reversed(data.splitlines()):
+            try:
+                d = json.loads(raw)
+            except ValueError:
+                continue
+            if not isinstance(d, dict) or d.get("run_id") != root:
+                continue
+            if d.get("type") == "run_finished" and finished is None:
+                finished = d
+            elif d.get("type") == "run_failed" and failed is None:
+                failed = d
+            if finished is not None and failed is not None:
+                break
+        if finished is not None or window >= size:
+            return finished, failed
+        window *= 4
 
 
 def _run_entry(path: Path) -> Optional[HistoryEntry]:
-    head = _lines_at(path, head=True)
-    start = next((d for d in head if d.get("type") == "run_started" and not d.get("depth")),
-                 None)
+    start = _head(path)
     if start is None:
         return None
-    tail = _lines_at(path, head=False)
-    root = start.get("run_id")
-    finished = next((d for d in reversed(tail) if d.get("type") == "run_finished"
-                     and d.get("run_id") == root), None)
-    failed = next((d for d in reversed(tail) if d.get("type") == "run_failed"
-                   and d.get("run_id") == root), None)
-    ctx = start.get("context") or {}
+    finished, failed = _tail(path, start.get("run_id"))
+    ctx = start.get("context") if isinstance(start.get("context"), dict) else {}
     models = start.get("model", "?")
     if start.get("recursive_model") not in (None, models):
         models += f" → {start['recursive_model']}"
     if finished is None:
         outcome, iterations, tokens = "(did not finish: the app stopped mid-run)", None, None
     else:
-        usage = finished.get("usage") or {}
-        tokens = usage.get("total_prompt_tokens", 0) + usage.get("total_completion_tokens", 0)
+        usage = finished.get("usage") if isinstance(finished.get("usage"), dict) else {}
+        tokens = int(usage.get("total_prompt_tokens") or 0) + \
+            int(usage.get("total_completion_tokens") or 0)
         iterations = finished.get("iterations")
         if finished.get("status") == "completed":
             outcome = finished.get("answer", "")
@@ -85,17 +108,16 @@ def _run_entry(path: Path) -> Optional[HistoryEntry]:
 
 
 def _bench_entry(path: Path) -> Optional[HistoryEntry]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or data.get("format") != "rlm-tui-bench":
         return None
-    models = data.get("models", [])
-    scores = ", ".join(f"{m['model']} {m['accuracy']:.0%}" if m.get("accuracy") is not None
-                       else f"{m['model']} —" for m in models)
-    tokens = sum(m.get("tokens_in", 0) + m.get("tokens_out", 0) for m in models)
+    models = [m for m in data.get("models", []) if isinstance(m, dict) and "model" in m]
+    scores = ", ".join(f"{m['model']} {float(m['accuracy']):.0%}"
+                       if m.get("accuracy") is not None else f"{m['model']} —" for m in models)
+    tokens = sum(int(m.get("tokens_in") or 0) + int(m.get("tokens_out") or 0) for m in models)
     return HistoryEntry("bench", path, float(data.get("started_at") or 0.0),
                         ", ".join(m["model"] for m in models),
-                        f"benchmark {data.get('task')} · {data.get('lines', 0):,} lines · "
+                        f"benchmark {data.get('task')} · {int(data.get('lines') or 0):,} lines · "
                         f"{data.get('trials')} trials · seed {data.get('seed')}", "",
                         None, tokens, scores + (" (stopped)" if data.get("stopped") else ""))
 
@@ -104,15 +126,13 @@ def list_history(directory: Optional[Path] = None) -> list[HistoryEntry]:
     """Newest first."""
     root = Path(directory or data_dir())
     entries: list[HistoryEntry] = []
-    for path in (root / "trajectories").glob("*.jsonl"):
+    files = [(p, _run_entry) for p in (root / "trajectories").glob("*.jsonl")] + \
+        [(p, _bench_entry) for p in (root / "benchmarks").glob("bench_*.json")]
+    for path, read in files:
         try:
-            entry = _run_entry(path)
-        except OSError:
+            entry = read(path)
+        except Exception:  # noqa: BLE001 - a foreign or broken file is skipped, not fatal
             entry = None
-        if entry is not None:
-            entries.append(entry)
-    for path in (root / "benchmarks").glob("bench_*.json"):
-        entry = _bench_entry(path)
         if entry is not None:
             entries.append(entry)
     return sorted(entries, key=lambda e: e.when, reverse=True)

@@ -37,9 +37,16 @@ class RecordedRun:
 
     @classmethod
     def load(cls, path: "str | Path") -> "RecordedRun":
-        """An rlm-tui trajectory, or a log of the official `rlms` package."""
-        if is_rlms_log(path):
-            events, warnings = load_rlms_log(path)
-            return cls(events, warnings, Path(path))
-        t = load_trajectory(path)
+        """An rlm-tui trajectory, or a log of the official `rlms` package. Raises OSError
+        for a file that cannot be read, ValueError (one line) for one that cannot be used."""
+        try:
+            if is_rlms_log(path):
+                events, warnings = load_rlms_log(path)
+                return cls(events, warnings, Path(path))
+            t = load_trajectory(path)
+        except OSError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a foreign file must not crash the viewer
+            raise ValueError(f"cannot read {Path(path).name}: {type(exc).__name__}: {exc}") \
+                from exc
         return cls(t.events, t.warnings, Path(path))

@@ -49,8 +49,13 @@ def load_rlms_log(path: "str | Path") -> tuple[list[ev.Event], list[str]]:
             if not line.strip():
                 continue
             try:
-                entries.append(json.loads(line))
+                entry = json.loads(line)
             except ValueError:
+                bad += 1
+                continue
+            if isinstance(entry, dict):
+                entries.append(entry)
+            else:
                 bad += 1
     warnings = [f"{Path(path).name}: {bad} line(s) were incomplete or corrupt and were "
                 f"skipped"] if bad else []
@@ -59,11 +64,32 @@ def load_rlms_log(path: "str | Path") -> tuple[list[ev.Event], list[str]]:
     iterations = [e for e in entries if e.get("type") == "iteration"]
     if not meta:
         warnings.append(f"{Path(path).name} has no metadata line")
-    prompt = context.get("root_prompt") or _prompt_text(context.get("prompt")) or \
-        _first_user(iterations)
+    prompt = _prompt_text(context.get("root_prompt")) or _prompt_text(context.get("prompt")) \
+        or _first_user(iterations)
+    finals = [i for i, it in enumerate(iterations) if it.get("final_answer") is not None]
+    if finals and finals[0] + 1 < len(iterations):
+        warnings.append(f"{Path(path).name} holds {len(iterations) - finals[0] - 1} more "
+                        f"iteration(s) after the first final answer (later completions of the "
+                        f"same RLM); only the first completion is shown")
+        iterations = iterations[:finals[0] + 1]
     builder = _Builder()
     builder.run(meta, iterations, prompt, depth=0, parent="")
     return builder.events, warnings
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _num(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
 
 
 def _text(value: Any) -> str:
@@ -82,8 +108,7 @@ def _prompt_text(prompt: Any) -> str:
 
 
 def _messages(it: dict) -> list:
-    prompt = it.get("prompt")
-    return prompt if isinstance(prompt, list) else []
+    return [m for m in _list(_dict(it).get("prompt")) if isinstance(m, dict)]
 
 
 def _first_user(iterations: list[dict]) -> str:
@@ -95,16 +120,16 @@ def _first_user(iterations: list[dict]) -> str:
 
 
 def _usage(summary: Any) -> Usage:
-    models = (summary or {}).get("model_usage_summaries", {}) if isinstance(summary, dict) else {}
-    return Usage(sum(int(m.get("total_input_tokens", 0)) for m in models.values()),
-                 sum(int(m.get("total_output_tokens", 0)) for m in models.values()))
+    models = [_dict(m) for m in _dict(_dict(summary).get("model_usage_summaries")).values()]
+    return Usage(int(sum(_num(m.get("total_input_tokens")) for m in models)),
+                 int(sum(_num(m.get("total_output_tokens")) for m in models)))
 
 
 def _var(name: str, value: Any) -> ev.VarInfo:
     size = len(value) if isinstance(value, (str, list, dict)) else None
     kind = {str: "str", list: "list", dict: "dict", int: "int", float: "float",
             bool: "bool", type(None): "NoneType"}.get(type(value), "object")
-    preview = repr(value) if not isinstance(value, str) else value
+    preview = value if isinstance(value, str) else _text(value)
     if isinstance(value, str) and value.startswith("<") and value.endswith(">"):
         kind = value.strip("<>").split(" ")[0] or "object"
     return ev.VarInfo(name, kind, size, 0, preview[:200])
@@ -114,37 +139,43 @@ class _Builder:
     def __init__(self) -> None:
         self.events: list[ev.Event] = []
         self.ids = itertools.count(1)
+        self.t = 0.0  # one clock for the whole tree: a child run happens inside its call
 
     def run(self, meta: dict, iterations: list[dict], prompt: str, *, depth: int,
-            parent: str, t0: float = 0.0, run_id: str = "") -> tuple[float, Usage]:
-        """Emit one run's events; returns (end time, tokens its sub-calls spent)."""
+            parent: str, run_id: str = "") -> Usage:
+        """Emit one run's events; returns the tokens its sub-calls spent."""
         run_id = run_id or f"rlms-{next(self.ids)}"
         self.spent = Usage()
-        t = t0
-        model = str(meta.get("root_model", "?"))
-        others = meta.get("other_backends") or []
-        sub_model = str(others[0]) if others else model
+        t0 = self.t
+        meta = _dict(meta)
+        model = _text(meta.get("root_model", "?"))
+        others = _list(meta.get("other_backends"))
+        sub_model = _text(others[0]) if others else model
 
         def emit(cls: type, **fields: Any) -> None:
-            self.events.append(cls(t=round(t, 4), run_id=run_id, depth=depth, **fields))
+            self.events.append(cls(t=round(self.t, 4), run_id=run_id, depth=depth, **fields))
 
         emit(ev.RunStarted, prompt=prompt, model=model, recursive_model=sub_model,
-             max_iterations=int(meta.get("max_iterations") or len(iterations)),
+             max_iterations=int(_num(meta.get("max_iterations")) or len(iterations)),
              parent_run_id=parent, settings={"source": "rlms log", **{
                  k: v for k, v in meta.items() if k in ("backend", "max_depth",
                                                        "environment_type")}})
         final: Optional[str] = None
+        iterations = [it for it in _list(iterations) if isinstance(it, dict)]
         for n, it in enumerate(iterations, 1):
             msgs = _messages(it)
             if n > 1 and msgs and isinstance(msgs[-1], dict) and msgs[-1].get("role") == "user":
                 emit(ev.FeedbackSent, iteration=n - 1, text=_text(msgs[-1].get("content", "")))
             emit(ev.IterationStarted, iteration=n)
-            duration = float(it.get("iteration_time") or 0.0)
+            duration = _num(it.get("iteration_time"))
+            started = self.t
             emit(ev.ReplyFinished, iteration=n, text=_text(it.get("response", "")),
                  model=model, duration=duration)
-            for index, block in enumerate(it.get("code_blocks") or []):
-                t = self._block(emit, block, n, index, t, depth, run_id)
-            t += duration
+            blocks = [b for b in _list(it.get("code_blocks")) if isinstance(b, dict)]
+            for index, block in enumerate(blocks):
+                self._block(emit, block, n, index, depth, run_id)
+            # an iteration's time includes its code and any child runs inside it
+            self.t = max(self.t, started + duration)
             if it.get("final_answer") is not None:
                 final = _text(it["final_answer"])
                 emit(ev.FinalAnswer, answer=final, iteration=n, source="FINAL")
@@ -153,38 +184,36 @@ class _Builder:
             emit(ev.RunFailed, error="the log ends without a final answer", reason="log")
         total = self.spent
         emit(ev.RunFinished, status="completed" if final is not None else "failed",
-             answer=final or "", iterations=len(iterations), total_time=round(t - t0, 4),
+             answer=final or "", iterations=len(iterations), total_time=round(self.t - t0, 4),
              usage={"total_prompt_tokens": total.prompt_tokens,
                     "total_completion_tokens": total.completion_tokens, "by_model": {}})
-        return t, total
+        return total
 
-    def _block(self, emit, block: dict, n: int, index: int, t: float, depth: int,
-               run_id: str) -> float:
-        result = block.get("result") or {}
+    def _block(self, emit, block: dict, n: int, index: int, depth: int, run_id: str) -> None:
+        result = _dict(block.get("result"))
         emit(ev.CodeBlockStarted, iteration=n, index=index, code=_text(block.get("code", "")))
         stdout, stderr = _text(result.get("stdout") or ""), _text(result.get("stderr") or "")
         if stdout:
             emit(ev.CodeOutput, iteration=n, index=index, stream="stdout", text=stdout)
         if stderr:
             emit(ev.CodeOutput, iteration=n, index=index, stream="stderr", text=stderr)
-        for call in result.get("rlm_calls") or []:
-            t = self._call(emit, call, n, index, t, depth, run_id)
+        for call in _list(result.get("rlm_calls")):
+            if isinstance(call, dict):
+                self._call(emit, call, n, index, depth, run_id)
         error = stderr.strip().splitlines()[-1] if stderr.strip() else None
-        local_vars = result.get("locals") or {}
+        local_vars = _dict(result.get("locals"))
         emit(ev.CodeBlockFinished, iteration=n, index=index,
-             duration=float(result.get("execution_time") or 0.0), error=error,
+             duration=_num(result.get("execution_time")), error=error,
              output_chars=len(stdout) + len(stderr),
-             variables=tuple(_var(k, v) for k, v in local_vars.items()
+             variables=tuple(_var(str(k), v) for k, v in local_vars.items()
                              if not str(k).startswith("_")))
-        return t
 
-    def _call(self, emit, call: dict, n: int, index: int, t: float, depth: int,
-              run_id: str) -> float:
+    def _call(self, emit, call: dict, n: int, index: int, depth: int, run_id: str) -> None:
         call_id = f"{run_id}.c{next(self.ids)}"
-        model = str(call.get("root_model", "?"))
+        model = _text(call.get("root_model", "?"))
         prompt = _prompt_text(call.get("prompt"))
-        child = call.get("metadata") if isinstance(call.get("metadata"), dict) else None
-        child_iters = (child or {}).get("iterations") or []
+        child = _dict(call.get("metadata"))
+        child_iters = [it for it in _list(child.get("iterations")) if isinstance(it, dict)]
         child_id = f"rlms-{next(self.ids)}" if child_iters else ""
         emit(ev.SubCallStarted, call_id=call_id, iteration=n, index=index,
              model=f"rlm:{model}" if child_iters else model, prompt_preview=prompt[:500],
@@ -192,12 +221,11 @@ class _Builder:
              child_run_id=child_id)
         spent_here = self.spent
         if child_iters:
-            meta = child.get("run_metadata") or {"root_model": model}
-            t, _ = self.run(meta, child_iters, prompt, depth=depth + 1, parent=run_id, t0=t,
-                            run_id=child_id)
+            meta = _dict(child.get("run_metadata")) or {"root_model": model}
+            self.run(meta, child_iters, prompt, depth=depth + 1, parent=run_id, run_id=child_id)
         usage = _usage(call.get("usage_summary"))
         self.spent = spent_here + usage
         emit(ev.SubCallFinished, call_id=call_id, model=model,
              answer=_text(call.get("response", "")), usage=usage,
-             duration=float(call.get("execution_time") or 0.0), error=call.get("error"))
-        return t
+             duration=_num(call.get("execution_time")),
+             error=None if call.get("error") is None else _text(call.get("error")))

@@ -114,6 +114,9 @@ def load_trajectory(path: "str | Path") -> Trajectory:
             except json.JSONDecodeError:
                 bad += 1
                 continue
+            if not isinstance(data, dict):
+                bad += 1
+                continue
             if data.get("type") == "trajectory":
                 out.version = int(data.get("version", VERSION))
                 if out.version > VERSION:

@@ -208,7 +208,7 @@ def load_recorded(path: str):
 def run_replay(args: argparse.Namespace) -> int:
     try:
         recorded = load_recorded(args.file)
-    except (RLMError, OSError) as exc:
+    except (RLMError, OSError, ValueError) as exc:
         return _fail(str(exc))
     from .app import RLMApp
     from .screens.replay import ReplayScreen
@@ -224,7 +224,7 @@ def run_export(args: argparse.Namespace) -> int:
 
     try:
         recorded = load_recorded(args.file)
-    except (RLMError, OSError) as exc:
+    except (RLMError, OSError, ValueError) as exc:
         return _fail(str(exc))
     text = to_markdown(recorded) if args.format == "md" else to_json(recorded)
     for warning in recorded.warnings:

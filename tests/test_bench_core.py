@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -95,3 +96,36 @@ async def test_trial_runs_are_kept_with_the_benchmark_not_in_the_history(ollama)
     trial_files = [t.trajectory for t in results.rows[0].trials]
     assert all("/benchmarks/trials/" in f for f in trial_files)
     assert [e.kind for e in list_history()] == ["bench"]
+
+
+def test_scoring_reads_answers_as_people_write_them():
+    t = make_task("aggregate", 400, 3, 1)
+    n = int(t.expected)
+    assert t.score(f"{n} (from 37 records)")
+    assert t.score(f"Sum = {n}, computed over 10,000 lines")
+    assert t.score(f"The total over 10,000 lines is {n:,}.")
+    assert not t.score(f"maybe 3000 or {n}")
+    assert not t.score(f"{n + 1}")
+    needle = make_task("niah", 300, 1, 1)
+    assert needle.score(f"It is {int(needle.expected):,}.")
+    assert not needle.score("1234,5678")
+
+
+async def test_a_stopped_benchmark_keeps_and_saves_what_finished(ollama):
+    from bench_models import wrong as wrong_model
+    ollama.fake.script("wrong", wrong_model(delay=0.3))
+    runner = BenchRunner(select_models(no_local=True, no_cloud_auto=True, ollama=["wrong"]),
+                         lines=100, trials=4, seed=1)
+    task = asyncio.create_task(runner.run())
+    while runner.results.rows[0].done < 1:
+        await asyncio.sleep(0.02)
+    task.cancel()  # as when the app closes mid-run
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    row = runner.results.rows[0]
+    assert row.status == "stopped" and row.done >= 1
+    assert all(t.correct is None for t in row.trials if t.status in ("cancelled", "skipped"))
+    saved = json.loads(runner.results.path.read_text())
+    assert saved["stopped"] is True and saved["models"][0]["done"] == row.done
+    with pytest.raises(RuntimeError):
+        await runner.run()

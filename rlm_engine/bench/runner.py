@@ -61,16 +61,27 @@ class BenchRunner:
             run.cancel()
 
     async def run(self, save: bool = True) -> BenchResults:
+        """Run every trial once (a runner runs once). Results are saved however the run
+        ends: finished, stopped, or cancelled because the app is closing."""
+        if self._t0:
+            raise RuntimeError("a BenchRunner runs once")
         self._t0 = time.monotonic()
         sem = asyncio.Semaphore(self.results.parallel)
         jobs = [self._trial(row, trial, sem) for row in self.results.rows for trial in row.trials]
-        await asyncio.gather(*jobs)
-        for row in self.results.rows:
-            if row.status in ("running", "waiting"):
-                row.status = "stopped" if self._stopping else "done"
-        self._changed()
-        if save:
-            self.results.save()
+        try:
+            await asyncio.gather(*jobs)
+        except asyncio.CancelledError:
+            self.stop()
+            raise
+        finally:
+            for row in self.results.rows:
+                if row.status in ("running", "waiting", "done") and self._stopping:
+                    row.status = "stopped"
+                elif row.status in ("running", "waiting"):
+                    row.status = "done"
+            self._changed()
+            if save:
+                self.results.save()
         return self.results
 
     async def _trial(self, row: ModelRow, trial: TrialResult, sem: asyncio.Semaphore) -> None:
@@ -104,13 +115,15 @@ class BenchRunner:
             trial.completion_tokens = result.usage["total_completion_tokens"]
             trial.trajectory = result.trajectory_path
             trial.error = result.error
-            trial.correct = result.ok and task.score(result.answer)
+            # a cancelled trial is neither right nor wrong; a failed one counts as wrong
+            trial.correct = task.score(result.answer) if result.ok else (
+                False if result.status == "failed" else None)
             if result.status == "failed" and result.reason == "backend" and \
                     any(s in (result.error or "") for s in UNUSABLE):
                 self._unusable(row, trial, result.error or "unusable")
                 return
             if all(t.status not in ("waiting", "running") for t in row.trials):
-                row.status = "done"
+                row.status = "stopped" if self._stopping else "done"
             self._changed()
 
     def _unusable(self, row: ModelRow, trial: TrialResult, reason: str) -> None:

@@ -38,23 +38,25 @@ class Task:
     expected: str  # the exact answer; for multi-niah the numbers joined by ","
 
     def score(self, answer: str) -> bool:
-        """Exact scoring: the answer must contain the expected value(s) and nothing that
-        contradicts them."""
-        answer = answer or ""
-        if self.kind == "niah":
-            found = set(re.findall(r"(?<!\d)\d{7}(?!\d)", answer))
-            return found == {self.expected}
-        if self.kind == "multi-niah":
-            found = set(re.findall(r"(?<!\d)\d{7}(?!\d)", answer))
+        """Exact scoring: the answer must hold the expected value(s) and nothing that
+        contradicts them. Thousands separators are allowed (4,821,907). For `aggregate` the
+        answer's total is the number right after "sum", "total", "answer", "is", "=" or ":"
+        (the last such), else its first number: "4521 (from 37 records)" and "the total over
+        10,000 lines is 4521" are right, "maybe 3000 or 4521" is not."""
+        text = _SEPARATED.sub(lambda m: m.group(0).replace(",", ""), answer or "")
+        if self.kind in ("niah", "multi-niah"):
+            found = set(re.findall(r"(?<!\d)\d{7}(?!\d)", text))
             return found == set(self.expected.split(","))
-        numbers = re.findall(r"-?\d[\d,]*(?:\.\d+)?", answer)
-        if not numbers:
-            return False
-        last = numbers[-1].replace(",", "")
+        stated = _STATED.findall(text)
+        numbers = stated[-1:] or re.findall(r"-?\d+(?:\.\d+)?", text)[:1]
         try:
-            return float(last) == float(self.expected)
+            return bool(numbers) and float(numbers[0]) == float(self.expected)
         except ValueError:
             return False
+
+
+_SEPARATED = re.compile(r"(?<![\d,])\d{1,3}(?:,\d{3})+(?![\d,])")
+_STATED = re.compile(r"(?:sum|total|answer|\bis|=|:)\s*\**\s*(-?\d+(?:\.\d+)?)", re.IGNORECASE)
 
 
 def _filler(rng: random.Random) -> str:

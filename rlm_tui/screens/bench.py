@@ -79,8 +79,9 @@ class BenchScreen(Screen):
 
     # -- running ---------------------------------------------------------------------------
     def action_start(self) -> None:
-        if self.runner is None or self.running or self.results.completed:
-            return
+        if self.runner is None or self.running or self.results.stopped or \
+                any(t.status != "waiting" for r in self.results.rows for t in r.trials):
+            return  # a benchmark runs once; its results stay as they are
         self.running = True
         self.run_worker(self._run(), group="bench")
 
@@ -90,6 +91,11 @@ class BenchScreen(Screen):
         self.running = False
         self.refresh_table()
         self.notify(f"results saved to {results.path}" if results.path else "benchmark done")
+
+    def on_unmount(self) -> None:
+        """Closing the screen (or the app) mid-run stops it; the runner saves what finished."""
+        if self.running and self.runner is not None:
+            self.runner.stop()
 
     def action_stop_or_close(self) -> None:
         if self.running and self.runner is not None:
@@ -179,7 +185,8 @@ class BenchScreen(Screen):
             return
         try:
             recorded = RecordedRun.load(trial.trajectory)
-        except OSError as exc:
-            self.notify(f"cannot open the trial's run: {exc.strerror or exc}", severity="error")
+        except (OSError, ValueError) as exc:
+            self.notify(f"cannot open the trial's run: {getattr(exc, 'strerror', None) or exc}",
+                        severity="error")
             return
         self.app.push_screen(ReplayScreen(recorded, f"{row.model.label} · trial {trial.trial}"))

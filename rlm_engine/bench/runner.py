@@ -104,6 +104,9 @@ class BenchRunner:
             self._runs.add(run)
             try:
                 result = await run.wait()
+            except asyncio.CancelledError:
+                run.cancel()  # wait() is shielded: the run must be stopped, not left behind
+                raise
             finally:
                 self._runs.discard(run)
                 await rlm.aclose()

@@ -139,9 +139,7 @@ class ReplSession:
 
     async def close(self) -> None:
         proc, self._proc = self._proc, None
-        for task in self._tasks:
-            task.cancel()
-        self._tasks = []
+        tasks, self._tasks = self._tasks, []
         if self._writer is not None:
             self._writer.close()
             self._writer = None
@@ -154,6 +152,12 @@ class ReplSession:
                 await asyncio.wait_for(proc.wait(), 5.0)
             except asyncio.TimeoutError:
                 pass
+        # the dead worker's pipes reach EOF, so the readers end by themselves and the
+        # subprocess transport closes (cancelling them first left it to the GC)
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=2.0)
+            for task in pending:
+                task.cancel()
         if self._tmpdir:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None

@@ -9,7 +9,7 @@ Recursion: with `max_depth` > 1, `rlm_query(prompt, context)` in model code star
 run (depth + 1) whose root model is the parent's recursive model, with its own worker. Its
 events go into the parent's stream and trajectory (they carry their own run_id and depth, and
 RunStarted names the parent), and its answer comes back as the call's result. At the maximum
-depth, `rlm_query` is a plain `llm_query`.
+depth, `rlm_query` is a plain `llm_query`. (Code blocks: blocks.py; sub-calls: subcalls.py.)
 """
 
 from __future__ import annotations
@@ -25,18 +25,17 @@ from typing import TYPE_CHECKING, Any, AsyncIterator, Optional
 
 from . import events as ev
 from . import parsing, prompts
-from .clients.base import ChatClient, TextChunk, ThinkingChunk
+from .clients.base import TextChunk, ThinkingChunk
 from .errors import BackendError, RLMError
-from .output import OutputCapture, OutputSpool
-from .repl.session import BlockResult, ContextSource, ReplSession
+from .blocks import BlocksMixin
+from .repl.session import ContextSource, ReplSession
+from .subcalls import SubCallsMixin
 from .state import RunState
 from .trajectory import TrajectoryWriter
 from .usage import Usage
 
 if TYPE_CHECKING:
     from .rlm import RLM
-
-LIVE_OUTPUT_CHARS = 2_000_000  # per block, streamed as events; the rest is counted, not sent
 
 
 class _Stop(Exception):
@@ -47,7 +46,10 @@ class _Stop(Exception):
         self.reason = reason
 
 
-class Run:
+class Run(BlocksMixin, SubCallsMixin):
+    """One run. Its code blocks are run by BlocksMixin (blocks.py), its sub-calls and child
+    runs by SubCallsMixin (subcalls.py)."""
+
     def __init__(self, rlm: "RLM", prompt: str, context: Optional[ContextSource],
                  repl: Optional[ReplSession] = None, *, parent: Optional["Run"] = None) -> None:
         self.rlm = rlm
@@ -345,168 +347,3 @@ class Run:
                   model=self.root_client.label, usage=usage,
                   duration=round(time.monotonic() - start, 4), cut=cut)
         self._usage_updated()
-
-    # -- code ------------------------------------------------------------------------------
-    async def _run_blocks(self, iteration: int, blocks: list[parsing.Block],
-                          final: Optional[parsing.Final]) -> tuple[Optional[str], str]:
-        """Run a reply's blocks in order. Returns (answer, feedback): the answer when the run
-        is over, else the text to send back."""
-        assert self._repl is not None
-        parts: list[str] = []
-        variables: list[str] = []
-        failed = False
-        for i, block in enumerate(blocks):
-            res, output = await self._run_block(iteration, i, block.code)
-            parts.append(prompts.block_feedback(i, len(blocks), block.code, output, res.error,
-                                                res.duration))
-            variables = [v["name"] for v in res.variables]
-            if res.final is not None:
-                self.emit(ev.FinalAnswer, answer=res.final, iteration=iteration,
-                          source=res.final_source or "FINAL")
-                return res.final, ""
-            self._check_limit()
-            if res.error:
-                failed = True
-                if i + 1 < len(blocks):
-                    parts.append(f"Blocks {i + 2}–{len(blocks)} were not run because block "
-                                 f"{i + 1} failed." if i + 2 < len(blocks) else
-                                 f"Block {len(blocks)} was not run because block {i + 1} failed.")
-                break
-        self._final_error = None
-        if final is not None and not failed:
-            if await self._give_final(iteration, final):
-                return self.state.answer, ""
-        elif final is not None:
-            self._final_error = ("Your FINAL was ignored because your code failed; fix the code "
-                                 "first, then answer.")
-        return None, prompts.feedback(parts, variables, self._final_error)
-
-    _final_error: Optional[str] = None
-
-    async def _give_final(self, iteration: int, final: parsing.Final) -> bool:
-        """Emit the answer for a FINAL/FINAL_VAR written in prose. False (with
-        self._final_error set) when FINAL_VAR names a missing variable."""
-        self._final_error = None
-        if final.kind == "FINAL":
-            self.emit(ev.FinalAnswer, answer=final.value, iteration=iteration, source="FINAL")
-            return True
-        assert self._repl is not None
-        value, error = await self._repl.get_variable(final.value)
-        if value is None:
-            self._final_error = (f"FINAL_VAR({final.value}) failed: {error}. Create the "
-                                 f"variable in a ```repl block first, or answer with FINAL(...).")
-            return False
-        self.emit(ev.FinalAnswer, answer=value, iteration=iteration, source="FINAL_VAR")
-        return True
-
-    async def _run_block(self, iteration: int, index: int, code: str) -> tuple[BlockResult, str]:
-        assert self._repl is not None
-        capture = OutputCapture(self.rlm.max_output_chars)
-        spool = OutputSpool(self._outputs_dir() / f"{iteration}-{index + 1}.txt")
-        live = [0]
-
-        def on_output(stream: str, text: str) -> None:
-            capture.add(text)
-            spool.add(text)
-            if live[0] < LIVE_OUTPUT_CHARS:
-                piece = text[: LIVE_OUTPUT_CHARS - live[0]]
-                live[0] += len(piece)
-                self.emit(ev.CodeOutput, iteration=iteration, index=index, stream=stream,
-                          text=piece)
-
-        async def on_query(request: dict) -> list:
-            return await self._subcalls(iteration, index, request)
-
-        self.emit(ev.CodeBlockStarted, iteration=iteration, index=index, code=code)
-        try:
-            res = await self._repl.execute(code, on_output=on_output, on_query=on_query)
-        except asyncio.CancelledError:
-            self.emit(ev.CodeBlockFinished, iteration=iteration, index=index, duration=0.0,
-                      error="cancelled", output_chars=capture.total,
-                      output_file=spool.close())
-            raise
-        finally:
-            output_file = spool.close()
-        if capture.total > live[0]:
-            self.emit(ev.CodeOutput, iteration=iteration, index=index, stream="stderr",
-                      text=f"\n[rlm-tui: {capture.total - live[0]:,} more characters of output "
-                           f"were not streamed]\n")
-        self.emit(ev.CodeBlockFinished, iteration=iteration, index=index,
-                  duration=round(res.duration, 6), error=res.error, output_chars=capture.total,
-                  variables=tuple(ev.VarInfo(**v) for v in res.variables), final=res.final,
-                  restarted=res.restarted, output_file=output_file)
-        output = capture.text()
-        if res.restarted and res.error:
-            output += ("\n" if output else "") + res.error
-        return res, output
-
-    # -- sub-calls -------------------------------------------------------------------------
-    async def _subcalls(self, iteration: int, index: int, request: dict) -> list:
-        prompts_ = [str(p) for p in request.get("prompts", [])]
-        model = request.get("model")
-        if request.get("kind") == "rlm" and self.depth + 1 < self.rlm.max_depth:
-            return [await self._child(iteration, index, prompts_[0], request.get("payload"))]
-        client = self.rlm.client_for(model) if model else self.rlm.recursive_client
-        return list(await asyncio.gather(
-            *(self._subcall(client, iteration, index, p) for p in prompts_)))
-
-    async def _child(self, iteration: int, index: int, prompt: str,
-                     pickled: Optional[bytes]) -> dict:
-        """rlm_query: a child run over the given context; its answer is the result."""
-        context = ContextSource(pickled=pickled, name="rlm_query context") if pickled else None
-        child = Run(self.rlm, prompt, context or ContextSource(), parent=self)
-        call_id = f"{self.run_id}.{next(self._calls)}"
-        self.emit(ev.SubCallStarted, call_id=call_id, iteration=iteration, index=index,
-                  model=f"rlm:{child.root_client.label}", prompt_preview=prompt[:500],
-                  prompt_chars=len(prompt), call_kind="rlm", child_run_id=child.run_id)
-        if self._limit is not None:
-            error = f"{self._limit}: no more sub-calls"
-            self.emit(ev.SubCallFinished, call_id=call_id, model=f"rlm:{child.root_client.label}",
-                      error=error)
-            return {"error": error}
-        start = time.monotonic()
-        self._children.add(child)
-        try:
-            result = await child.start().wait()
-        except asyncio.CancelledError:
-            child.cancel()  # and let it end inside this run's stream, before this run ends
-            with contextlib.suppress(BaseException):
-                await asyncio.wait_for(asyncio.shield(child._task), 5.0)  # type: ignore[arg-type]
-            self.emit(ev.SubCallFinished, call_id=call_id, model=f"rlm:{child.root_client.label}",
-                      error="cancelled", duration=round(time.monotonic() - start, 4))
-            raise
-        finally:
-            self._children.discard(child)
-        usage = Usage(result.usage["total_prompt_tokens"], result.usage["total_completion_tokens"])
-        error = None if result.ok else (result.error or result.status)
-        self.emit(ev.SubCallFinished, call_id=call_id, model=f"rlm:{child.root_client.label}",
-                  answer=result.answer, usage=usage, error=error,
-                  duration=round(time.monotonic() - start, 4))
-        self._usage_updated()
-        return {"error": f"the child run failed: {error}"} if error else {"text": result.answer}
-
-    async def _subcall(self, client: ChatClient, iteration: int, index: int,
-                       prompt: str) -> dict:
-        call_id = f"{self.run_id}.{next(self._calls)}"
-        self.emit(ev.SubCallStarted, call_id=call_id, iteration=iteration, index=index,
-                  model=client.label, prompt_preview=prompt[:500], prompt_chars=len(prompt))
-        if self._limit is not None:
-            error = f"{self._limit}: no more sub-calls"
-            self.emit(ev.SubCallFinished, call_id=call_id, model=client.label, error=error)
-            return {"error": error}
-        start = time.monotonic()
-        try:
-            async with self._sub_sem:
-                done = await client.complete([{"role": "user", "content": prompt}])
-        except asyncio.CancelledError:
-            self.emit(ev.SubCallFinished, call_id=call_id, model=client.label, error="cancelled",
-                      duration=round(time.monotonic() - start, 4))
-            raise
-        except BackendError as exc:
-            self.emit(ev.SubCallFinished, call_id=call_id, model=client.label, error=str(exc),
-                      duration=round(time.monotonic() - start, 4))
-            return {"error": str(exc)}
-        self.emit(ev.SubCallFinished, call_id=call_id, model=client.label, answer=done.text,
-                  usage=done.usage, duration=round(time.monotonic() - start, 4))
-        self._usage_updated()
-        return {"text": done.text}

@@ -1,8 +1,9 @@
 """The REPL worker: runs model code in its own process, with a persistent namespace.
 
 Started by `rlm_engine.repl.session.ReplSession` as ``python -u worker.py FD [MEMORY_MB]``;
-FD is one end of a socketpair. This file imports only the standard library (it starts in
-tens of milliseconds and never loads the engine, its clients or any API key).
+FD is one end of a socketpair. This file and its siblings context_loader.py and
+output_stream.py import only the standard library (the worker starts in tens of milliseconds
+and never loads the engine, its clients or any API key).
 
 Wire protocol (both directions): a message is one line of JSON (the header), followed by
 ``header["nbytes"]`` raw bytes when that key is present (the payload: big data such as the
@@ -29,8 +30,6 @@ tears. EOF on the socket ends the worker; so does the death of its parent.
 from __future__ import annotations
 
 import ast
-import csv
-import io
 import json
 import linecache
 import os
@@ -44,6 +43,9 @@ import threading
 import time
 import traceback
 import types
+
+from context_loader import context_info, load_path  # sibling files (sys.path[0])
+from output_stream import OutStream, flusher
 
 # ---------------------------------------------------------------------------------------
 # framing
@@ -134,67 +136,6 @@ def _on_sigint(signum, frame):
         STATE.pending = True
         return
     raise KeyboardInterrupt
-
-
-# ---------------------------------------------------------------------------------------
-# output streams: chunks go to the engine while the code runs
-
-
-class OutStream(io.TextIOBase):
-    FLUSH_BYTES = 1 << 16
-    FLUSH_SECONDS = 0.02
-
-    def __init__(self, chan: Channel, name: str) -> None:
-        self.chan = chan
-        self._name = name
-        self.parts: list[str] = []
-        self.size = 0
-        self.last = 0.0
-        self.block_lock = threading.Lock()
-
-    @property
-    def name(self):
-        return f"<{self._name}>"
-
-    def writable(self):
-        return True
-
-    def isatty(self):
-        return False
-
-    def write(self, s):
-        if not isinstance(s, str):
-            raise TypeError(f"write() argument must be str, not {type(s).__name__}")
-        if not s:
-            return 0
-        with self.block_lock:
-            self.parts.append(s)
-            self.size += len(s)
-            due = self.size >= self.FLUSH_BYTES or (
-                "\n" in s and time.monotonic() - self.last >= self.FLUSH_SECONDS)
-        if due:
-            self.flush()
-        return len(s)
-
-    def flush(self):
-        with self.block_lock:
-            if not self.parts:
-                return
-            data = "".join(self.parts)
-            self.parts, self.size = [], 0
-            self.last = time.monotonic()
-        for i in range(0, len(data), self.FLUSH_BYTES):
-            self.chan.send({"op": "out", "stream": self._name, "data": data[i:i + self.FLUSH_BYTES]})
-
-
-def _flusher(streams):
-    while True:
-        time.sleep(0.05)
-        for s in streams:
-            try:
-                s.flush()
-            except Exception:
-                pass
 
 
 # ---------------------------------------------------------------------------------------
@@ -434,61 +375,6 @@ def _user_traceback(exc: BaseException) -> str:
 
 
 # ---------------------------------------------------------------------------------------
-# context loading (files are read here, so the app never holds a second copy)
-
-
-def load_path(path: str):
-    """Text as str; .json as its value; .jsonl as a list of records; .csv as a list of dicts
-    (one per row, keyed by the header); a directory as {relative path: text}."""
-    if os.path.isdir(path):
-        out = {}
-        for root, dirs, files in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for f in sorted(files):
-                if f.startswith("."):
-                    continue
-                full = os.path.join(root, f)
-                with open(full, "rb") as fh:
-                    data = fh.read()
-                if b"\0" in data[:8192]:
-                    continue
-                out[os.path.relpath(full, path)] = data.decode("utf-8", "replace")
-        return out, "directory"
-    lower = path.lower()
-    if lower.endswith(".json"):
-        with open(path, "rb") as fh:
-            return json.load(fh), "json"
-    if lower.endswith(".jsonl") or lower.endswith(".ndjson"):
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return [json.loads(line) for line in fh if line.strip()], "jsonl"
-    if lower.endswith(".csv"):
-        with open(path, encoding="utf-8", errors="replace", newline="") as fh:
-            return list(csv.DictReader(fh)), "csv"
-    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
-        return fh.read(), "text"
-
-
-def context_info(value, name: str, kind: str) -> dict:
-    info = {"type": type(value).__name__, "chars": 0, "lines": 0, "items": None,
-            "preview": "", "name": name, "kind": kind}
-    if isinstance(value, str):
-        info["chars"] = len(value)
-        info["lines"] = value.count("\n") + (1 if value and not value.endswith("\n") else 0)
-        info["preview"] = value[:300]
-    elif value is not None:
-        try:
-            info["items"] = len(value)
-        except TypeError:
-            pass
-        if isinstance(value, dict):
-            info["chars"] = sum(len(v) for v in value.values() if isinstance(v, str))
-        r = reprlib.Repr()
-        r.maxstring, r.maxother = 120, 120
-        info["preview"] = r.repr(value)[:300]
-    return info
-
-
-# ---------------------------------------------------------------------------------------
 
 
 def _die_with_parent() -> None:
@@ -523,7 +409,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, _on_sigint)
     chan = Channel(socket.socket(fileno=fd))
     worker = Worker(chan)
-    threading.Thread(target=_flusher, args=((worker.stdout, worker.stderr),), daemon=True).start()
+    threading.Thread(target=flusher, args=((worker.stdout, worker.stderr),), daemon=True).start()
     chan.send({"op": "ready", "pid": os.getpid()})
     while True:
         header, payload = chan.recv()

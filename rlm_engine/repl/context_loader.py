@@ -1,0 +1,67 @@
+"""Loading `context` inside the REPL worker (files are read there, so the app never holds a
+second copy), and describing it for the root model's prompt.
+
+Imported by worker.py as a sibling module (the worker runs as a script, so its directory is
+on sys.path); standard library only, like the worker.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import reprlib
+
+
+def load_path(path: str):
+    """Text as str; .json as its value; .jsonl as a list of records; .csv as a list of dicts
+    (one per row, keyed by the header); a directory as {relative path: text}."""
+    if os.path.isdir(path):
+        out = {}
+        for root, dirs, files in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for f in sorted(files):
+                if f.startswith("."):
+                    continue
+                full = os.path.join(root, f)
+                with open(full, "rb") as fh:
+                    data = fh.read()
+                if b"\0" in data[:8192]:
+                    continue
+                out[os.path.relpath(full, path)] = data.decode("utf-8", "replace")
+        return out, "directory"
+    lower = path.lower()
+    if lower.endswith(".json"):
+        with open(path, "rb") as fh:
+            return json.load(fh), "json"
+    if lower.endswith(".jsonl") or lower.endswith(".ndjson"):
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return [json.loads(line) for line in fh if line.strip()], "jsonl"
+    if lower.endswith(".csv"):
+        with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+            return list(csv.DictReader(fh)), "csv"
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        return fh.read(), "text"
+
+
+def context_info(value, name: str, kind: str) -> dict:
+    info = {"type": type(value).__name__, "chars": 0, "lines": 0, "items": None,
+            "preview": "", "name": name, "kind": kind}
+    if isinstance(value, str):
+        info["chars"] = len(value)
+        info["lines"] = value.count("\n") + (1 if value and not value.endswith("\n") else 0)
+        info["preview"] = value[:300]
+    elif value is not None:
+        try:
+            info["items"] = len(value)
+        except TypeError:
+            pass
+        if isinstance(value, dict):
+            info["chars"] = sum(len(v) for v in value.values() if isinstance(v, str))
+        r = reprlib.Repr()
+        r.maxstring, r.maxother = 120, 120
+        info["preview"] = r.repr(value)[:300]
+    return info
+
+
+# ---------------------------------------------------------------------------------------

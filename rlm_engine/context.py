@@ -17,14 +17,6 @@ class ContextError(ConfigError):
     """A context file that cannot be used; the message says why in one line."""
 
 
-def context_kind(path: Path) -> str:
-    if path.is_dir():
-        return "directory"
-    suffix = path.suffix.lower()
-    return {".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}.get(
-        suffix, "text")
-
-
 def check_context_path(path: "str | os.PathLike[str]") -> Path:
     p = Path(path).expanduser()
     if not p.exists():

@@ -230,9 +230,6 @@ class RunFinished(Event):
     usage: dict
 
 
-TERMINAL = (FinalAnswer, RunFailed, RunCancelled)
-
-
 # --- (de)serialisation ----------------------------------------------------------------------
 
 

@@ -123,8 +123,6 @@ class RunState:
         self.reason: Optional[str] = None
         self.total_time = 0.0
         self.last_t = 0.0
-        self._thinking: dict[int, list[str]] = {}
-        self._text: dict[int, list[str]] = {}
 
     # -- queries ---------------------------------------------------------------------------
     @property
@@ -145,9 +143,6 @@ class RunState:
         while len(it.blocks) <= index:
             it.blocks.append(BlockRecord(len(it.blocks), ""))
         return it.blocks[index]
-
-    def streaming_text(self, iteration: int) -> str:
-        return "".join(self._text.get(iteration, ()))
 
     def usage(self) -> dict:
         return usage_summary(self.by_model)
@@ -181,18 +176,10 @@ class RunState:
     def _on_iteration_started(self, e: ev.IterationStarted) -> None:
         self.iteration(e.iteration).started_t = e.t
 
-    def _on_thinking_delta(self, e: ev.ThinkingDelta) -> None:
-        self._thinking.setdefault(e.iteration, []).append(e.text)
-
-    def _on_token_delta(self, e: ev.TokenDelta) -> None:
-        self._text.setdefault(e.iteration, []).append(e.text)
-
     def _on_reply_finished(self, e: ev.ReplyFinished) -> None:
         it = self.iteration(e.iteration)
         it.response, it.thinking, it.usage = e.text, e.thinking, e.usage
         it.duration, it.cut = e.duration, e.cut
-        self._text.pop(e.iteration, None)
-        self._thinking.pop(e.iteration, None)
         self._count(e.model, e.usage, e.duration)
 
     def _on_code_block_started(self, e: ev.CodeBlockStarted) -> None:

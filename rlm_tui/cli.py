@@ -24,9 +24,6 @@ from typing import Optional, Sequence
 from rlm_engine import RLM, RLMError
 from rlm_engine.rlm import DEFAULT_MODEL
 
-SUBCOMMANDS = ("ask", "bench", "replay", "export", "history")
-
-
 def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", "-m", default=DEFAULT_MODEL,
                    help=f"root model spec (default {DEFAULT_MODEL}); e.g. qwen3:4b, "

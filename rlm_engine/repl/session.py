@@ -158,6 +158,9 @@ class ReplSession:
             _done, pending = await asyncio.wait(tasks, timeout=2.0)
             for task in pending:
                 task.cancel()
+        transport = getattr(proc, "_transport", None)  # asyncio's, for a worker now dead
+        if transport is not None and not transport.is_closing():
+            transport.close()
         if self._tmpdir:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
@@ -428,7 +431,3 @@ class ReplSession:
             await self.start()
             await self._send({"op": "vars"})
             return (await self._reply("vars", timeout=30.0)).get("variables", [])
-
-    async def ping(self) -> None:
-        await self._send({"op": "ping"})
-        await self._reply("pong", timeout=10.0)

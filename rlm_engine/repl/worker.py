@@ -21,7 +21,6 @@ engine -> worker
   {"op": "llm_result", "qid": q, "results": [{"text": str} | {"error": str}]}
   {"op": "get_var", "name": str} -> {"op": "var", "name": str, "value": str} | {"op": "var", "error": str}
   {"op": "vars"} -> {"op": "vars", "variables": [...]}
-  {"op": "ping"} -> {"op": "pong"}
 SIGINT interrupts the running block (KeyboardInterrupt inside model code); between blocks
 and while a protocol message is being written it is deferred or ignored, so the stream never
 tears. EOF on the socket ends the worker; so does the death of its parent.
@@ -464,8 +463,6 @@ def serve(worker: "Worker", chan: Channel, op, header: dict, payload) -> None:
             chan.send({"op": "var", "name": name, "error": f"no variable named {name!r}"})
     elif op == "vars":
         chan.send({"op": "vars", "variables": worker.variables()})
-    elif op == "ping":
-        chan.send({"op": "pong"})
     # llm_result outside a block: stale, ignore
 
 

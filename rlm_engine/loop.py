@@ -138,6 +138,12 @@ class Run(BlocksMixin, SubCallsMixin):
         await asyncio.shield(self._task)
         return self.result
 
+    async def settle(self, timeout: float) -> None:
+        """Wait, at most `timeout` seconds, for the run to end (after `cancel()`, that is
+        it closing its worker); never raises."""
+        if self._task is not None and not self._task.done():
+            await asyncio.wait({self._task}, timeout=timeout)
+
     # -- plumbing --------------------------------------------------------------------------
     def _stop(self, reason: str) -> None:
         if self._stop_reason is None and self._task is not None and not self._task.done():

@@ -122,8 +122,11 @@ async def test_a_stopped_benchmark_keeps_and_saves_what_finished(ollama):
     task.cancel()  # as when the app closes mid-run
     with pytest.raises(asyncio.CancelledError):
         await task
+    # the trial that was running ended with the runner: no run (nor its worker) outlives it
+    assert not [t for t in asyncio.all_tasks() if t.get_name().startswith("rlm-run-")]
     row = runner.results.rows[0]
     assert row.status == "stopped" and row.done >= 1
+    assert "running" not in [t.status for t in row.trials]
     assert all(t.correct is None for t in row.trials if t.status in ("cancelled", "skipped"))
     saved = json.loads(runner.results.path.read_text())
     assert saved["stopped"] is True and saved["models"][0]["done"] == row.done

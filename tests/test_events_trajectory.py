@@ -57,6 +57,7 @@ async def test_trajectory_replays_to_the_same_state_and_holds_no_keys(backend, m
     ])
     backend.fake.script("sub", ["sub answer"])
     result, events = await collect(make_rlm(backend, sub="sub"), "q", "ctx")
+    assert result.status == "completed", result.error
     path = result.trajectory_path
     raw = open(path, encoding="utf-8").read()
     assert "sk-test-0123456789abcdef" not in raw

@@ -67,14 +67,22 @@ class BenchRunner:
             raise RuntimeError("a BenchRunner runs once")
         self._t0 = time.monotonic()
         sem = asyncio.Semaphore(self.results.parallel)
-        jobs = [self._trial(row, trial, sem) for row in self.results.rows for trial in row.trials]
+        jobs = [asyncio.ensure_future(self._trial(row, trial, sem))
+                for row in self.results.rows for trial in row.trials]
         try:
             await asyncio.gather(*jobs)
-        except asyncio.CancelledError:
+        except BaseException:
+            # gather gives up at the first cancelled (or failed) trial and leaves the others
+            # going (a cancelled trial still stops its run): stop them all and wait, so no
+            # run outlives the runner
             self.stop()
+            await asyncio.wait(jobs, timeout=10.0)
             raise
         finally:
             for row in self.results.rows:
+                for trial in row.trials:
+                    if trial.status == "waiting":  # never started: stopped before its turn
+                        trial.status = "skipped"
                 if row.status in ("running", "waiting", "done") and self._stopping:
                     row.status = "stopped"
                 elif row.status in ("running", "waiting"):
@@ -105,7 +113,11 @@ class BenchRunner:
             try:
                 result = await run.wait()
             except asyncio.CancelledError:
-                run.cancel()  # wait() is shielded: the run must be stopped, not left behind
+                # wait() is shielded: the run must be stopped and its worker closed, not
+                # left behind to outlive the runner (and its event loop)
+                run.cancel()
+                await run.settle(5.0)
+                trial.status = "cancelled"
                 raise
             finally:
                 self._runs.discard(run)

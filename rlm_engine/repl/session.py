@@ -148,22 +148,26 @@ class ReplSession:
                 os.killpg(proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-            try:
-                await asyncio.wait_for(proc.wait(), 5.0)
-            except asyncio.TimeoutError:
-                pass
-        # the dead worker's pipes reach EOF, so the readers end by themselves and the
-        # subprocess transport closes (cancelling them first left it to the GC)
-        if tasks:
-            _done, pending = await asyncio.wait(tasks, timeout=2.0)
-            for task in pending:
-                task.cancel()
-        transport = getattr(proc, "_transport", None)  # asyncio's, for a worker now dead
-        if transport is not None and not transport.is_closing():
-            transport.close()
-        if self._tmpdir:
-            shutil.rmtree(self._tmpdir, ignore_errors=True)
-            self._tmpdir = None
+        try:
+            if proc is not None and proc.returncode is None:
+                try:
+                    await asyncio.wait_for(proc.wait(), 5.0)
+                except asyncio.TimeoutError:
+                    pass
+            # the dead worker's pipes reach EOF, so the readers end by themselves and the
+            # subprocess transport closes (cancelling them first left it to the GC)
+            if tasks:
+                await asyncio.wait(tasks, timeout=2.0)
+        finally:  # even when closing is itself cancelled, nothing is left to the GC
+            for task in tasks:
+                if not task.done():
+                    task.cancel()
+            transport = getattr(proc, "_transport", None)  # asyncio's, for a dead worker
+            if transport is not None and not transport.is_closing():
+                transport.close()
+            if self._tmpdir:
+                shutil.rmtree(self._tmpdir, ignore_errors=True)
+                self._tmpdir = None
 
     async def restart(self) -> None:
         """A fresh worker with the context reloaded (if that fails, it starts without one)."""

@@ -90,7 +90,11 @@ async def test_context_kinds_from_files(repl, tmp_path):
     (tmp_path / "rows.csv").write_text("name,n\nx,1\ny,2\n")
     (tmp_path / "recs.jsonl").write_text('{"a": 1}\n{"a": 2}\n')
     (tmp_path / "obj.json").write_text('{"k": [1, 2]}')
-    expected = {"d": ("dict", "{'a.txt': 'alpha'}"),
+    (tmp_path / "mixed.txt").write_bytes(b"caf\xc3\xa9\r\nbad \xff byte\n")
+    (tmp_path / "empty.txt").write_bytes(b"")
+    expected = {"mixed.txt": ("str", "café\r\nbad \ufffd byte\n"),  # CRLF kept, bad byte replaced
+                "empty.txt": ("str", ""),
+                "d": ("dict", "{'a.txt': 'alpha'}"),
                 "rows.csv": ("list", "[{'name': 'x', 'n': '1'}, {'name': 'y', 'n': '2'}]"),
                 "recs.jsonl": ("list", "[{'a': 1}, {'a': 2}]"),
                 "obj.json": ("dict", "{'k': [1, 2]}")}

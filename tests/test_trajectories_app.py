@@ -52,6 +52,14 @@ async def snapshot(pilot, screen) -> list:
     return out
 
 
+async def open_replay(pilot, app, path) -> ReplayScreen:
+    """Show a recorded run in the replay screen, once it is drawn to its answer."""
+    app.push_screen(ReplayScreen(RecordedRun.load(path)))
+    await until(pilot, lambda: isinstance(app.screen, ReplayScreen)
+                and bool(app.screen.query(FinalAnswerView)))
+    return app.screen
+
+
 async def test_a_saved_run_replays_to_the_same_state_at_every_iteration(ollama):
     ollama.fake.script("root", list(THREE_STEPS))
     ollama.fake.script("sub", [Reply(text="sub says hi", prompt_tokens=3, completion_tokens=2)])
@@ -60,10 +68,7 @@ async def test_a_saved_run_replays_to_the_same_state_at_every_iteration(ollama):
         await run_to_end(pilot, "q")
         live = await snapshot(pilot, app.screen)
         path = app.session.current.trajectory_path
-        app.push_screen(ReplayScreen(RecordedRun.load(path)))
-        await until(pilot, lambda: isinstance(app.screen, ReplayScreen)
-                    and bool(app.screen.query(FinalAnswerView)))
-        replayed = await snapshot(pilot, app.screen)
+        replayed = await snapshot(pilot, await open_replay(pilot, app, path))
     assert [s["step"] for s in live] == [(0, 1), (0, 2), (0, 3)]
     assert replayed == live
     assert live[0]["vars"] == [("context", "None"), ("a", "1")] and live[1]["usage"][0][-1] == "sub (recursive)"
@@ -72,10 +77,7 @@ async def test_a_saved_run_replays_to_the_same_state_at_every_iteration(ollama):
 async def test_an_rlms_log_opens_steps_and_shows_the_child_run_as_a_tree():
     app = make_app(model="nothing-needed")
     async with app.run_test(size=(160, 48)) as pilot:
-        app.push_screen(ReplayScreen(RecordedRun.load(RLMS_LOG)))
-        await until(pilot, lambda: isinstance(app.screen, ReplayScreen)
-                    and bool(app.screen.query(FinalAnswerView)))
-        screen = app.screen
+        screen = await open_replay(pilot, app, RLMS_LOG)
         assert screen.query_one(Timeline).steps == [(0, 1), (0, 2), (0, 3)]
         assert screen.query_one(FinalAnswerView).answer == "Paris has the most orders: 412."
         screen.query_one(Timeline).select((0, 2))
@@ -112,10 +114,7 @@ async def test_play_streams_the_run_again(ollama):
     async with app.run_test(size=(160, 48)) as pilot:
         await run_to_end(pilot, "q")
         path = app.session.current.trajectory_path
-        app.push_screen(ReplayScreen(RecordedRun.load(path)))
-        await until(pilot, lambda: isinstance(app.screen, ReplayScreen)
-                    and bool(app.screen.query(FinalAnswerView)))
-        screen = app.screen
+        screen = await open_replay(pilot, app, path)
         before = set(map(id, screen.query(AssistantMessage)))
         await pilot.press("p")
         await until(pilot, lambda: not screen.playing and bool(screen.query(FinalAnswerView)))
@@ -205,10 +204,7 @@ async def test_a_long_recorded_run_draws_a_window_and_steps_out_of_it(ollama):
     async with app.run_test(size=(160, 48)) as pilot:
         await run_to_end(pilot, "long")
         path = app.session.current.trajectory_path
-        app.push_screen(ReplayScreen(RecordedRun.load(path)))
-        await until(pilot, lambda: isinstance(app.screen, ReplayScreen)
-                    and bool(app.screen.query(FinalAnswerView)))
-        screen = app.screen
+        screen = await open_replay(pilot, app, path)
         drawn = sorted({m.iteration for m in screen.query(AssistantMessage)})
         assert drawn == list(range(19, 31))  # the last twelve
         assert len(screen.query_one(Timeline).steps) == 30

@@ -29,6 +29,19 @@ class SubCallsMixin:
         return list(await asyncio.gather(
             *(self._subcall(client, iteration, index, p) for p in prompts_)))
 
+    def _open_call(self, model: str, iteration: int, index: int, prompt: str,
+                   **extra) -> tuple[str, Optional[dict]]:
+        """Announce a sub-call; once a run limit is hit, it is refused at once (the refusal
+        is the second value, the result to hand back to the model code)."""
+        call_id = f"{self.run_id}.{next(self._calls)}"
+        self.emit(ev.SubCallStarted, call_id=call_id, iteration=iteration, index=index,
+                  model=model, prompt_preview=prompt[:500], prompt_chars=len(prompt), **extra)
+        if self._limit is None:
+            return call_id, None
+        error = f"{self._limit}: no more sub-calls"
+        self.emit(ev.SubCallFinished, call_id=call_id, model=model, error=error)
+        return call_id, {"error": error}
+
     async def _child(self, iteration: int, index: int, prompt: str,
                      pickled: Optional[bytes]) -> dict:
         """rlm_query: a child run over the given context; its answer is the result."""
@@ -36,45 +49,36 @@ class SubCallsMixin:
 
         context = ContextSource(pickled=pickled, name="rlm_query context") if pickled else None
         child = Run(self.rlm, prompt, context or ContextSource(), parent=self)
-        call_id = f"{self.run_id}.{next(self._calls)}"
-        self.emit(ev.SubCallStarted, call_id=call_id, iteration=iteration, index=index,
-                  model=f"rlm:{child.root_client.label}", prompt_preview=prompt[:500],
-                  prompt_chars=len(prompt), call_kind="rlm", child_run_id=child.run_id)
-        if self._limit is not None:
-            error = f"{self._limit}: no more sub-calls"
-            self.emit(ev.SubCallFinished, call_id=call_id, model=f"rlm:{child.root_client.label}",
-                      error=error)
-            return {"error": error}
+        label = f"rlm:{child.root_client.label}"
+        call_id, refused = self._open_call(label, iteration, index, prompt, call_kind="rlm",
+                                           child_run_id=child.run_id)
+        if refused is not None:
+            return refused
         start = time.monotonic()
         self._children.add(child)
         try:
             result = await child.start().wait()
         except asyncio.CancelledError:
             child.cancel()  # and let it end inside this run's stream, before this run ends
-            with contextlib.suppress(BaseException):
-                await asyncio.wait_for(asyncio.shield(child._task), 5.0)  # type: ignore[arg-type]
-            self.emit(ev.SubCallFinished, call_id=call_id, model=f"rlm:{child.root_client.label}",
-                      error="cancelled", duration=round(time.monotonic() - start, 4))
+            with contextlib.suppress(asyncio.CancelledError):
+                await child.settle(5.0)
+            self.emit(ev.SubCallFinished, call_id=call_id, model=label, error="cancelled",
+                      duration=round(time.monotonic() - start, 4))
             raise
         finally:
             self._children.discard(child)
         usage = Usage(result.usage["total_prompt_tokens"], result.usage["total_completion_tokens"])
         error = None if result.ok else (result.error or result.status)
-        self.emit(ev.SubCallFinished, call_id=call_id, model=f"rlm:{child.root_client.label}",
-                  answer=result.answer, usage=usage, error=error,
-                  duration=round(time.monotonic() - start, 4))
+        self.emit(ev.SubCallFinished, call_id=call_id, model=label, answer=result.answer,
+                  usage=usage, error=error, duration=round(time.monotonic() - start, 4))
         self._usage_updated()
         return {"error": f"the child run failed: {error}"} if error else {"text": result.answer}
 
     async def _subcall(self, client: ChatClient, iteration: int, index: int,
                        prompt: str) -> dict:
-        call_id = f"{self.run_id}.{next(self._calls)}"
-        self.emit(ev.SubCallStarted, call_id=call_id, iteration=iteration, index=index,
-                  model=client.label, prompt_preview=prompt[:500], prompt_chars=len(prompt))
-        if self._limit is not None:
-            error = f"{self._limit}: no more sub-calls"
-            self.emit(ev.SubCallFinished, call_id=call_id, model=client.label, error=error)
-            return {"error": error}
+        call_id, refused = self._open_call(client.label, iteration, index, prompt)
+        if refused is not None:
+            return refused
         start = time.monotonic()
         try:
             async with self._sub_sem:

@@ -204,12 +204,15 @@ class Worker:
                     return header["results"]
                 # anything else (a stale result from an interrupted call) is dropped
 
-    def llm_query(self, prompt, model=None) -> str:
-        """Ask the sub-LLM one question; returns its answer as a string."""
-        (result,) = self._query([prompt], model)
+    def _one(self, prompt, model=None, kind: str = "llm", payload: bytes = b"") -> str:
+        (result,) = self._query([prompt], model, kind, payload)
         if "error" in result:
             raise LLMQueryError(result["error"])
         return result["text"]
+
+    def llm_query(self, prompt, model=None) -> str:
+        """Ask the sub-LLM one question; returns its answer as a string."""
+        return self._one(prompt, model)
 
     def llm_query_batched(self, prompts, model=None) -> list:
         """Ask many questions at once (they run concurrently); returns answers in order."""
@@ -229,10 +232,7 @@ class Worker:
         """Hand a sub-task to a child RLM: its own REPL holding `context`, its own turns.
         At the maximum depth this is a plain llm_query (the context is then ignored)."""
         payload = b"" if context is None else pickle.dumps(context, pickle.HIGHEST_PROTOCOL)
-        (result,) = self._query([prompt], None, "rlm", payload)
-        if "error" in result:
-            raise LLMQueryError(result["error"])
-        return result["text"]
+        return self._one(prompt, None, "rlm", payload)
 
     def final(self, value="") -> None:
         raise _FinalSignal(str(value), "FINAL")
@@ -448,11 +448,9 @@ def serve(worker: "Worker", chan: Channel, op, header: dict, payload) -> None:
         try:
             info = worker.load_context(header, payload)
             chan.send({"op": "context_ok", "info": info})
-        except MemoryError:
+        except MemoryError:  # other errors get main()'s context_error reply
             worker.ns["context"] = None
             chan.send({"op": "context_error", "error": "out of memory loading the context"})
-        except Exception as exc:  # noqa: BLE001
-            chan.send({"op": "context_error", "error": f"{type(exc).__name__}: {exc}"})
     elif op == "get_var":
         name = header.get("name", "")
         if name in worker.ns:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from .trajectory import data_dir
+from .trajectory import BENCH_FORMAT, data_dir, saved_benchmarks
 
 TAIL_BYTES = 256 * 1024
 
@@ -109,7 +109,7 @@ def _run_entry(path: Path) -> Optional[HistoryEntry]:
 
 def _bench_entry(path: Path) -> Optional[HistoryEntry]:
     data = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict) or data.get("format") != "rlm-tui-bench":
+    if not isinstance(data, dict) or data.get("format") != BENCH_FORMAT:
         return None
     models = [m for m in data.get("models", []) if isinstance(m, dict) and "model" in m]
     scores = ", ".join(f"{m['model']} {float(m['accuracy']):.0%}"
@@ -127,7 +127,7 @@ def list_history(directory: Optional[Path] = None) -> list[HistoryEntry]:
     root = Path(directory or data_dir())
     entries: list[HistoryEntry] = []
     files = [(p, _run_entry) for p in (root / "trajectories").glob("*.jsonl")] + \
-        [(p, _bench_entry) for p in (root / "benchmarks").glob("bench_*.json")]
+        [(p, _bench_entry) for p in saved_benchmarks(root)]
     for path, read in files:
         try:
             entry = read(path)

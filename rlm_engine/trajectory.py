@@ -41,6 +41,19 @@ def trajectories_dir() -> Path:
     return data_dir() / "trajectories"
 
 
+BENCH_FORMAT = "rlm-tui-bench"  # the "format" field of a saved benchmark's JSON
+
+
+def benchmarks_dir(root: Optional[Path] = None) -> Path:
+    """Saved benchmark results (bench_*.json) and, under trials/, their trials' runs."""
+    return (root or data_dir()) / "benchmarks"
+
+
+def saved_benchmarks(root: Optional[Path] = None) -> list[Path]:
+    """Saved benchmark results, oldest first (their names start with a timestamp)."""
+    return sorted(benchmarks_dir(root).glob("bench_*.json"))
+
+
 def env_secrets() -> set[str]:
     return {v for k, v in os.environ.items() if _SECRET_NAME.search(k) and len(v) >= 8}
 

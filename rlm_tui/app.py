@@ -32,7 +32,7 @@ import platformdirs
 from textual.app import App, SystemCommand
 
 from rlm_engine import RLMError, check_context_path
-from rlm_engine.trajectory import data_dir
+from rlm_engine.trajectory import data_dir, saved_benchmarks
 
 from .session import Session, Settings
 
@@ -183,7 +183,7 @@ class RLMApp(App):
 
         from .screens.bench import BenchScreen
 
-        saved = sorted((data_dir() / "benchmarks").glob("bench_*.json"))
+        saved = saved_benchmarks()
         if not saved:
             self.notify("no saved benchmark yet", severity="warning")
             return

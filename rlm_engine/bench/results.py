@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from ..trajectory import data_dir
+from ..trajectory import BENCH_FORMAT, benchmarks_dir
 from .models import BenchModel
 
 FORMAT_VERSION = 1
@@ -123,7 +123,7 @@ class BenchResults:
 
     def to_dict(self) -> dict:
         return {
-            "format": "rlm-tui-bench", "version": FORMAT_VERSION, "task": self.task,
+            "format": BENCH_FORMAT, "version": FORMAT_VERSION, "task": self.task,
             "lines": self.lines, "trials": self.trials, "seed": self.seed,
             "parallel": self.parallel, "started_at": self.started_at,
             "elapsed": round(self.elapsed, 3), "stopped": self.stopped,
@@ -135,7 +135,7 @@ class BenchResults:
         """JSON (CSV when the name ends in .csv). Without a path: the data directory."""
         if path is None:
             stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(self.started_at))
-            path = data_dir() / "benchmarks" / f"bench_{stamp}_{self.task}.json"
+            path = benchmarks_dir() / f"bench_{stamp}_{self.task}.json"
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.suffix.lower() == ".csv":
@@ -152,7 +152,7 @@ class BenchResults:
 
 def load_results(path: "str | Path") -> BenchResults:
     data = json.loads(Path(path).read_text(encoding="utf-8"))
-    if data.get("format") != "rlm-tui-bench":
+    if data.get("format") != BENCH_FORMAT:
         raise ValueError(f"{Path(path).name} is not an rlm-tui benchmark file")
     res = BenchResults(data["task"], data["lines"], data["trials"], data["seed"],
                        data["parallel"], started_at=data.get("started_at", 0.0),

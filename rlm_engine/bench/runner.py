@@ -14,7 +14,7 @@ from typing import Callable, Optional, Sequence
 
 from ..errors import RLMError
 from ..rlm import RLM
-from ..trajectory import data_dir
+from ..trajectory import benchmarks_dir
 from .models import BenchModel
 from .results import BenchResults, ModelRow, TrialResult
 from .tasks import make_task
@@ -32,7 +32,7 @@ class BenchRunner:
             self.results.rows.append(
                 ModelRow(m, [TrialResult(trial=i + 1) for i in range(trials)]))
         # trials' runs are kept with the benchmark, not among the user's own runs
-        self.rlm_options = {"trajectory_dir": data_dir() / "benchmarks" / "trials",
+        self.rlm_options = {"trajectory_dir": benchmarks_dir() / "trials",
                             **(rlm_options or {})}
         self.on_update = on_update
         self._runs: set = set()

@@ -203,19 +203,12 @@ class RLMApp(App):
         return None
 
 
-def settings_from_args(args: argparse.Namespace) -> Settings:
-    return Settings(model=args.model, recursive_model=args.recursive_model, host=args.host,
-                    max_iterations=args.max_iterations, num_ctx=args.num_ctx,
-                    temperature=args.temperature, think=args.think,
-                    max_tokens=args.max_tokens, max_timeout=args.max_timeout)
-
-
 def main(args: argparse.Namespace) -> int:
     context = None
     try:
         if args.context:
             context = check_context_path(args.context)
-        session = Session.create(settings_from_args(args))
+        session = Session.create(Settings.from_args(args))
     except RLMError as exc:
         print(f"rlm-tui: {exc}", file=sys.stderr)
         return 2

@@ -24,6 +24,9 @@ from typing import Optional, Sequence
 from rlm_engine import RLM, RLMError
 from rlm_engine.rlm import DEFAULT_MODEL
 
+from .session import Settings
+
+
 def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", "-m", default=DEFAULT_MODEL,
                    help=f"root model spec (default {DEFAULT_MODEL}); e.g. qwen3:4b, "
@@ -34,10 +37,12 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
                    help="file or directory loaded as `context` (text, .json, .jsonl, .csv)")
     p.add_argument("--host", default=None,
                    help="Ollama address (default: $OLLAMA_HOST, else localhost:11434)")
-    p.add_argument("--max-iterations", type=int, default=15, help="root-model turns (default 15)")
-    p.add_argument("--num-ctx", type=int, default=131072,
-                   help="context window passed to Ollama (default 131072)")
-    p.add_argument("--temperature", type=float, default=0.6, help="sampling temperature (0.6)")
+    p.add_argument("--max-iterations", type=int, default=Settings.max_iterations,
+                   help=f"root-model turns (default {Settings.max_iterations})")
+    p.add_argument("--num-ctx", type=int, default=Settings.num_ctx,
+                   help=f"context window passed to Ollama (default {Settings.num_ctx})")
+    p.add_argument("--temperature", type=float, default=Settings.temperature,
+                   help=f"sampling temperature ({Settings.temperature})")
     p.add_argument("--think", action=argparse.BooleanOptionalAction, default=None,
                    help="thinking mode on/off (default: the model's own)")
     p.add_argument("--max-tokens", type=int, default=None,
@@ -109,15 +114,6 @@ def add_bench_args(sub) -> None:
                    help="show saved results (a JSON file from the data directory)")
 
 
-def make_rlm(args: argparse.Namespace) -> RLM:
-    return RLM(
-        model=args.model, recursive_model=args.recursive_model,
-        max_iterations=args.max_iterations, think=args.think, host=args.host,
-        num_ctx=args.num_ctx, temperature=args.temperature, max_tokens=args.max_tokens,
-        max_timeout=args.max_timeout,
-    )
-
-
 def _fail(message: str, code: int = 2) -> int:
     print(f"rlm-tui: {message}", file=sys.stderr)
     return code
@@ -178,7 +174,7 @@ def run_ask(args: argparse.Namespace) -> int:
         if args.context:
             from rlm_engine import check_context_path
             context = check_context_path(args.context)
-        rlm = make_rlm(args)
+        rlm = Settings.from_args(args).make_rlm()
     except RLMError as exc:
         return _fail(str(exc))
     return asyncio.run(_ask(rlm, args, context))

@@ -30,6 +30,14 @@ class Settings:
     max_tokens: Optional[int] = None
     max_timeout: Optional[float] = None
 
+    @classmethod
+    def from_args(cls, args) -> "Settings":
+        """From the command line's model flags (cli.add_model_args)."""
+        return cls(model=args.model, recursive_model=args.recursive_model, host=args.host,
+                   max_iterations=args.max_iterations, num_ctx=args.num_ctx,
+                   temperature=args.temperature, think=args.think,
+                   max_tokens=args.max_tokens, max_timeout=args.max_timeout)
+
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
 

@@ -16,10 +16,15 @@ from . import parsing
 from .replay import RecordedRun
 
 
+def _ticks(text: str, at_least: int) -> str:
+    """A run of backticks longer than any in `text`, so `text` cannot close it."""
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    return "`" * max(at_least, longest + 1)
+
+
 def _code(text: str) -> str:
     """Inline code that holds backticks safely."""
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    ticks = "`" * (longest + 1)
+    ticks = _ticks(text, 1)
     return f"{ticks} {text} {ticks}"
 
 
@@ -29,8 +34,7 @@ def _prose(text: str) -> str:
 
 
 def _fence(text: str, lang: str = "") -> str:
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    ticks = "`" * max(3, longest + 1)
+    ticks = _ticks(text, 3)
     return f"{ticks}{lang}\n{text.rstrip()}\n{ticks}"
 
 

@@ -91,14 +91,12 @@ class Session:
         """Check and load a file into the worker. On any error the previous context stays
         (raises ContextError or ReplError with a one-line message)."""
         p = check_context_path(path)
-        previous = (self.context_path, self.context_info)
         try:
             raw = await self.repl.set_context(ContextSource(path=str(p.resolve()), name=p.name))
         except Exception:
-            self.context_path, self.context_info = previous
-            if previous[0] is not None:
-                await self.repl.set_context(
-                    ContextSource(path=str(previous[0].resolve()), name=previous[0].name))
+            old = self.context_path  # unchanged; the worker may have dropped its value
+            if old is not None:
+                await self.repl.set_context(ContextSource(path=str(old.resolve()), name=old.name))
             raise
         self.context_path, self.context_info = p, ContextInfo(**raw)
         return self.context_info

@@ -172,8 +172,7 @@ class RunView(Screen):
                            r, it)
             timeline.mark((r, it), "failed")
         elif isinstance(e, ev.RunFinished):
-            tokens = sum(m["prompt_tokens"] + m["completion_tokens"]
-                         for m in e.usage["by_model"].values())
+            tokens = e.usage["total_prompt_tokens"] + e.usage["total_completion_tokens"]
             self.set_status(f"{e.status} · {e.iterations} iterations · {e.total_time:.1f} s · "
                             f"{tokens:,} tokens", "green" if e.status == "completed" else "red")
         elif isinstance(e, ev.UsageUpdated) and self.selected is None:

@@ -226,7 +226,7 @@ class SessionScreen(RunView):
         if self.session.busy:
             self.action_cancel()
             return
-        selection = self.get_selected_text() if hasattr(self, "get_selected_text") else None
+        selection = self.get_selected_text()
         if selection:
             self.app.copy_text_out("selection", selection)  # type: ignore[attr-defined]
         else:

@@ -53,6 +53,13 @@ def best_rows(rows: list[ModelRow]) -> dict[int, set[int]]:
     return out
 
 
+def cell_style(col: int, row: ModelRow, best: bool) -> str:
+    """A failed row's status in red; a finished row's best values in bold green."""
+    if col == len(COLUMNS) - 1 and row.status == "failed":
+        return "red"
+    return "bold green" if best and row.done else ""
+
+
 def bench_table(rows: list[ModelRow]):
     """The results as a Rich table (the headless report), best values in bold green."""
     from rich.table import Table
@@ -64,8 +71,6 @@ def bench_table(rows: list[ModelRow]):
                          else "right")
     best = best_rows(rows)
     for i, row in enumerate(rows):
-        table.add_row(*(Text(v, style="bold green" if i in best.get(c, ()) and row.done
-                             else ("red" if c == len(COLUMNS) - 1 and row.status == "failed"
-                                   else ""))
+        table.add_row(*(Text(v, style=cell_style(c, row, i in best.get(c, ())))
                         for c, v in enumerate(cells(row, reason=False))))
     return table

@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 from rlm_engine.bench import BenchResults, BenchRunner, ModelRow
 from rlm_engine.replay import RecordedRun
 
-from ..bench_view import COLUMNS, best_rows, cells
+from ..bench_view import COLUMNS, best_rows, cell_style, cells
 from .replay import ReplayScreen
 
 TRIAL_COLUMNS = ("trial", "status", "correct", "answer", "expected", "s", "iters", "tokens",
@@ -120,11 +120,7 @@ class BenchScreen(Screen):
         best = best_rows(self.results.rows)
         for i, row in enumerate(self.results.rows):
             for col, value in enumerate(cells(row, self.tick_count)):
-                style = ""
-                if i in best.get(col, ()) and row.done:
-                    style = "bold green"
-                if col == len(COLUMNS) - 1 and row.status == "failed":
-                    style = "red"
+                style = cell_style(col, row, i in best.get(col, ()))
                 table.update_cell(row.model.spec, COLUMNS[col], Text(value, style=style),
                                   update_width=True)
         r = self.results

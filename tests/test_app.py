@@ -93,10 +93,13 @@ async def test_stepping_back_shows_an_earlier_iterations_state(ollama, tmp_path)
         assert screen.selected is None and screen.query_one(FinalAnswerView).display
 
 
-async def test_live_iteration_keeps_running_while_looking_back(ollama):
+async def test_live_iteration_keeps_running_while_looking_back(ollama, tmp_path):
+    # the second block runs until the test opens its gate (no sleep window to miss)
+    gate = tmp_path / "gate"
     ollama.fake.script("root", [
         Reply(text="```repl\nfirst = 1\n```\n"),
-        Reply(text="```repl\nimport time\ntime.sleep(0.6)\nsecond = 2\n```\n"),
+        Reply(text=f"```repl\nimport os, time\nwhile not os.path.exists({str(gate)!r}):\n"
+                   "    time.sleep(0.01)\nsecond = 2\n```\n"),
         Reply(text="FINAL(done)"),
     ])
     app = make_app()
@@ -106,6 +109,7 @@ async def test_live_iteration_keeps_running_while_looking_back(ollama):
         await until(pilot, lambda: any(b.state == "running" and b.iteration == 2
                                        for b in screen.query(BlockView)))
         screen.query_one(Timeline).select((0, 1))
+        gate.touch()
         await until(pilot, lambda: app.session.current.done)
         await settle(pilot)
         final = screen.query_one(FinalAnswerView)

@@ -112,12 +112,17 @@ def _bench_entry(path: Path) -> Optional[HistoryEntry]:
     if not isinstance(data, dict) or data.get("format") != BENCH_FORMAT:
         return None
     models = [m for m in data.get("models", []) if isinstance(m, dict) and "model" in m]
-    scores = ", ".join(f"{m['model']} {float(m['accuracy']):.0%}"
-                       if m.get("accuracy") is not None else f"{m['model']} —" for m in models)
+    names = [f"{m['model']} ({m['mode']})" if m.get("mode") else str(m["model"])
+             for m in models]
+    scores = ", ".join(f"{name} {float(m['accuracy']):.0%}"
+                       if m.get("accuracy") is not None else f"{name} —"
+                       for name, m in zip(names, models))
+    lengths = data.get("lengths") or [data.get("lines")]
+    lines = ", ".join(f"{int(n or 0):,}" for n in lengths if not isinstance(n, (dict, list)))
     tokens = sum(int(m.get("tokens_in") or 0) + int(m.get("tokens_out") or 0) for m in models)
     return HistoryEntry("bench", path, float(data.get("started_at") or 0.0),
-                        ", ".join(m["model"] for m in models),
-                        f"benchmark {data.get('task')} · {int(data.get('lines') or 0):,} lines · "
+                        ", ".join(dict.fromkeys(str(m["model"]) for m in models)),
+                        f"benchmark {data.get('task')} · {lines} lines · "
                         f"{data.get('trials')} trials · seed {data.get('seed')}", "",
                         None, tokens, scores + (" (stopped)" if data.get("stopped") else ""))
 

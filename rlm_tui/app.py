@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import shutil
 import subprocess
 import sys
@@ -160,8 +159,9 @@ class RLMApp(App):
                             "played back (F2)", session_screen.action_example)
         yield SystemCommand("History…", "Past runs and benchmarks (Enter opens one)",
                             self.open_history)
-        yield SystemCommand("Open benchmark", "Compare models on a needle-in-a-haystack task "
-                            "(default models; s starts)", self.open_benchmark)
+        yield SystemCommand("Open benchmark", "This session's model as an RLM vs called "
+                            "directly, by context length (add models there; s starts)",
+                            self.open_benchmark)
         yield SystemCommand("Reopen last benchmark", "The newest saved benchmark results",
                             self.reopen_benchmark)
 
@@ -171,12 +171,10 @@ class RLMApp(App):
         self.push_screen(HistoryScreen())
 
     def open_benchmark(self) -> None:
-        from rlm_engine.bench import BenchRunner, select_models
-
+        from .bench_cli import session_runner
         from .screens.bench import BenchScreen
 
-        runner = BenchRunner(select_models(), seed=random.randrange(1_000_000))
-        self.push_screen(BenchScreen(runner, autostart=False))
+        self.push_screen(BenchScreen(session_runner(self.session.settings), autostart=False))
 
     def reopen_benchmark(self) -> None:
         from rlm_engine.bench import load_results

@@ -1,4 +1,5 @@
-"""`rlm-tui bench`: the benchmark, live in the app or headless with a printed report."""
+"""`rlm-tui bench`: the benchmark, live in the app or headless with a printed report (a table
+per model and mode, accuracy by length, and a text chart of accuracy against length)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,68 @@ import shutil
 import signal
 import sys
 from pathlib import Path
+from typing import Optional
 
 from rlm_engine import RLMError
-from rlm_engine.bench import BenchResults, BenchRunner, load_results, select_models
+from rlm_engine.bench import BenchResults, BenchRunner, load_prices, load_results, select_models
+
+
+# -- flags: validated when parsed, so a bad value is a one-line usage error ---------------------
+def lengths_arg(text: str) -> list[int]:
+    """"1000,10000,100000" (a "k" suffix is allowed: 10k) -> sorted distinct lengths."""
+    out = []
+    for part in text.replace(" ", "").split(","):
+        if not part:
+            continue
+        try:
+            n = int(float(part[:-1]) * 1000) if part.lower().endswith("k") else int(part)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{part!r} is not a number of lines") from None
+        if not 10 <= n <= 10_000_000:
+            raise argparse.ArgumentTypeError(f"{n} lines: choose 10 to 10,000,000")
+        out.append(n)
+    if not out:
+        raise argparse.ArgumentTypeError("give at least one length, e.g. 1000,10000")
+    return sorted(set(out))
+
+
+def _positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{text} must be more than 0")
+        return value
+    parse.__name__ = f"positive {kind.__name__}"
+    return parse
+
+
+def add_limit_args(p: argparse.ArgumentParser) -> None:
+    """The run limits, applied to every trial (the same flags as `ask` and the app)."""
+    p.add_argument("--max-timeout", type=_positive(float), default=None, metavar="SECONDS",
+                   help="each trial's time limit (default: none)")
+    p.add_argument("--max-concurrent-subcalls", type=_positive(int), default=None, metavar="N",
+                   help="llm_query calls at once within a trial (4)")
+    p.add_argument("--max-depth", type=_positive(int), default=None, metavar="N",
+                   help="rlm_query nesting depth (1: no child runs)")
+    p.add_argument("--block-timeout", type=_positive(float), default=None, metavar="SECONDS",
+                   help="time limit of one code block (120)")
+    p.add_argument("--memory-mb", type=_positive(int), default=None, metavar="MB",
+                   help="memory cap of the REPL worker (4096)")
+
+
+def limit_options(args: argparse.Namespace) -> dict:
+    """The RLM options the limit flags set (unset flags keep the library's defaults)."""
+    names = ("max_concurrent_subcalls", "max_depth", "block_timeout", "memory_mb")
+    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+
+
+def prices_file() -> Path:
+    from .app import config_dir
+
+    return config_dir() / "prices.toml"
 
 
 def make_runner(args: argparse.Namespace) -> BenchRunner:
@@ -22,25 +82,62 @@ def make_runner(args: argparse.Namespace) -> BenchRunner:
         raise RLMError("no models to run: drop --no-local, or add --ollama MODEL or "
                        "--cloud PROVIDER:MODEL")
     seed = args.seed if args.seed is not None else random.randrange(1_000_000)
+    prices, problem = load_prices(prices_file())
+    if problem:
+        print(f"rlm-tui: warning: {problem}", file=sys.stderr)
+    modes = ("rlm", "direct") if args.mode == "both" else (args.mode,)
     return BenchRunner(models, task=args.task, lines=args.lines, trials=max(1, args.trials),
-                       seed=seed, parallel=args.parallel,
-                       rlm_options={"max_iterations": args.max_iterations})
+                       seed=seed, parallel=args.parallel, modes=modes, num_ctx=args.num_ctx,
+                       max_timeout=args.max_timeout, prices=prices,
+                       rlm_options={"max_iterations": args.max_iterations,
+                                    **limit_options(args)})
 
 
-def print_report(results: BenchResults) -> None:
+SCREEN_LENGTHS = (1000, 10000)
+
+
+def session_runner(settings) -> BenchRunner:
+    """The benchmark the app's palette opens: the session's model (and its sub-model, if it
+    has another), as an RLM and directly, at 1,000 and 10,000 lines; the screen can change
+    the models, lengths and modes before it starts."""
+    from rlm_engine.bench.models import model_for
+
+    specs = [settings.model] + ([settings.recursive_model] if settings.recursive_model
+                                and settings.recursive_model != settings.model else [])
+    models = []
+    for spec in specs:
+        try:
+            models.append(model_for(spec, settings.host))
+        except RLMError:
+            continue
+    prices, _problem = load_prices(prices_file())
+    return BenchRunner(models, lines=SCREEN_LENGTHS, trials=3,
+                       seed=random.randrange(1_000_000), modes=("rlm", "direct"),
+                       num_ctx=settings.num_ctx, max_timeout=settings.max_timeout,
+                       prices=prices, rlm_options={"max_iterations": settings.max_iterations})
+
+
+def print_report(results: BenchResults, width: Optional[int] = None) -> None:
     from rich.console import Console
 
-    from .bench_view import bench_table
+    from .bench_view import accuracy_by_length, bench_table, text_chart
 
-    console = Console(width=max(120, shutil.get_terminal_size((120, 24)).columns))
-    console.print(bench_table(results.rows))
-    console.print(f"task {results.task} · {results.lines:,} lines · {results.trials} trials · "
-                  f"seed {results.seed} · parallel {results.parallel} · "
-                  f"{results.elapsed:.1f} s" + (" · stopped early" if results.stopped else ""))
+    width = width or max(120, shutil.get_terminal_size((120, 24)).columns)
+    console = Console(width=width)
+    console.print(bench_table(results.rows, width))
+    if len(results.lengths) > 1 or len(results.modes) > 1:
+        console.print(accuracy_by_length(results))
+    console.print(text_chart(results, width=min(width, 110)), highlight=False, markup=False)
+    console.print(results.describe() + f" · parallel {results.parallel} · "
+                  f"{results.elapsed:.1f} s" + (" · stopped early" if results.stopped else ""),
+                  highlight=False)
+    console.print(results.totals(), highlight=False)
     for row in results.rows:
         if row.status == "failed":
-            console.print(f"[red]{row.model.label}: {row.reason}[/]", markup=True,
+            console.print(f"[red]{row.model.label} ({row.mode}): {row.reason}[/]", markup=True,
                           highlight=False)
+        for cut in row.cuts:
+            console.print(f"{row.model.label} (direct): {cut}", highlight=False)
     if results.path:
         console.print(f"saved {results.path}", highlight=False)
 
@@ -52,14 +149,15 @@ async def headless(runner: BenchRunner) -> BenchResults:
     def progress(results: BenchResults) -> None:
         for row in results.rows:
             for t in row.trials:
-                key = (row.model.spec, t.trial)
+                key = (row.key, t.lines, t.trial)
                 if key in reported or not (t.finished or t.status == "skipped"):
                     continue
                 reported.add(key)
                 mark = {True: "correct", False: "wrong", None: "skipped"}[t.correct]
                 note = f": {t.error}" if t.error else ""
-                print(f"[{len(reported)}/{total}] {row.model.label} trial {t.trial}: {mark} "
-                      f"({t.seconds:.1f} s){note}", file=sys.stderr, flush=True)
+                print(f"[{len(reported)}/{total}] {row.model.label} {row.mode} "
+                      f"{t.lines:,} lines trial {t.trial}: {mark} ({t.seconds:.1f} s){note}",
+                      file=sys.stderr, flush=True)
 
     runner.on_update = progress
     loop = asyncio.get_running_loop()

@@ -1,15 +1,22 @@
-"""How a benchmark row reads, for the live table and for the headless report alike."""
+"""How a benchmark reads, for the live screen and for the headless report alike: a row per
+(model, mode), the columns a narrow terminal drops first, and the accuracy-against-length
+series that both the screen's chart and the report's text chart draw (with plotext)."""
 
 from __future__ import annotations
 
 from typing import Optional
 
-from rlm_engine.bench import ModelRow
+from rlm_engine.bench import BenchResults, ModelRow
 
-COLUMNS = ("model", "provider", "accuracy", "trials", "mean s", "median s", "iters",
-           "tokens in", "tokens out", "errors", "status")
-# columns where a best value is highlighted: (index, higher is better)
-RANKED = {2: True, 4: False, 5: False, 6: False}
+COLUMNS = ("model", "mode", "provider", "accuracy", "95% CI", "trials", "mean s", "median s",
+           "iters", "tokens in", "tokens out", "cost / time", "errors", "status")
+# most important first: a narrow screen keeps a prefix of this order (status always stays)
+PRIORITY = ("model", "mode", "accuracy", "status", "trials", "errors", "95% CI", "cost / time",
+            "mean s", "tokens out", "iters", "tokens in", "median s", "provider")
+# columns where a best value is highlighted: (name, higher is better)
+RANKED = {"accuracy": True, "mean s": False, "median s": False, "iters": False}
+RIGHT = {"accuracy", "95% CI", "trials", "mean s", "median s", "iters", "tokens in",
+         "tokens out", "cost / time", "errors"}
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 
@@ -25,24 +32,42 @@ def status_text(row: ModelRow, tick: int = 0, reason: bool = True) -> str:
     return row.status
 
 
-def cells(row: ModelRow, tick: int = 0, reason: bool = True) -> list[str]:
+def cost_text(row: ModelRow) -> str:
+    """Dollars for a cloud model with a known price; a local model's (or an unpriced one's)
+    time spent on its trials instead."""
+    if row.cost is not None:
+        return f"${row.cost:.4f}"
+    if row.model.provider == "ollama":
+        return f"{row.total_time:.1f} s" if row.done else "—"
+    return "— (no price)" if row.done else "—"
+
+
+def interval_text(row: ModelRow) -> str:
+    ci = row.interval
+    return "—" if ci is None else f"{ci[0]:.0%}–{ci[1]:.0%}"
+
+
+def cells(row: ModelRow, tick: int = 0, reason: bool = True) -> dict[str, str]:
     acc = row.accuracy
-    return [
-        row.model.label, row.model.provider, "—" if acc is None else f"{acc:.0%}",
-        f"{row.done}/{len(row.trials)}", _num(row.mean_time, ".1f"),
-        _num(row.median_time, ".1f"), _num(row.mean_iterations, ".1f"),
-        f"{row.tokens_in:,}", f"{row.tokens_out:,}", str(row.errors),
-        status_text(row, tick, reason),
-    ]
+    return {
+        "model": row.model.label, "mode": row.mode, "provider": row.model.provider,
+        "accuracy": "—" if acc is None else f"{acc:.0%}", "95% CI": interval_text(row),
+        "trials": f"{row.done}/{len(row.trials)}", "mean s": _num(row.mean_time, ".1f"),
+        "median s": _num(row.median_time, ".1f"), "iters": _num(row.mean_iterations, ".1f"),
+        "tokens in": f"{row.tokens_in:,}", "tokens out": f"{row.tokens_out:,}",
+        "cost / time": cost_text(row), "errors": str(row.errors),
+        "status": status_text(row, tick, reason),
+    }
 
 
-def ranking_values(row: ModelRow) -> dict[int, Optional[float]]:
-    return {2: row.accuracy, 4: row.mean_time, 5: row.median_time, 6: row.mean_iterations}
+def ranking_values(row: ModelRow) -> dict[str, Optional[float]]:
+    return {"accuracy": row.accuracy, "mean s": row.mean_time, "median s": row.median_time,
+            "iters": row.mean_iterations}
 
 
-def best_rows(rows: list[ModelRow]) -> dict[int, set[int]]:
+def best_rows(rows: list[ModelRow]) -> dict[str, set[int]]:
     """For each ranked column, the indexes of the rows holding its best value."""
-    out: dict[int, set[int]] = {}
+    out: dict[str, set[int]] = {}
     for col, higher in RANKED.items():
         values = [(ranking_values(r)[col], i) for i, r in enumerate(rows)]
         values = [(v, i) for v, i in values if v is not None]
@@ -53,24 +78,138 @@ def best_rows(rows: list[ModelRow]) -> dict[int, set[int]]:
     return out
 
 
-def cell_style(col: int, row: ModelRow, best: bool) -> str:
-    """A failed row's status in red; a finished row's best values in bold green."""
-    if col == len(COLUMNS) - 1 and row.status == "failed":
+def cell_style(col: str, row: ModelRow, best: bool) -> str:
+    """A failed row's status and errors in red; a finished row's best values in bold green."""
+    if col in ("status", "errors") and row.status == "failed":
         return "red"
+    if col == "errors" and row.errors:
+        return "yellow"
     return "bold green" if best and row.done else ""
 
 
-def bench_table(rows: list[ModelRow]):
-    """The results as a Rich table (the headless report), best values in bold green."""
+def fit_columns(rows: list[ModelRow], width: int, tick: int = 0) -> list[str]:
+    """The columns that fit in `width` cells, in table order: the least important are dropped
+    first (PRIORITY), and the status column is always kept."""
+    widths = {name: len(name) for name in COLUMNS}
+    for row in rows:
+        for name, value in cells(row, tick).items():
+            # the status may be long (a failure's reason): it is cut rather than made room for
+            widths[name] = max(widths[name], min(len(value), 24 if name == "status" else 40))
+    keep = list(PRIORITY)
+    while len(keep) > 4 and sum(widths[n] + 2 for n in keep) > width:
+        keep.pop()
+    return [n for n in COLUMNS if n in keep]
+
+
+def bench_table(rows: list[ModelRow], width: int = 200):
+    """The results as a Rich table (the headless report), best values in bold green; the
+    least important columns are left out when `width` is too narrow for all."""
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title="rlm-tui benchmark", header_style="bold")
-    for name in COLUMNS:
-        table.add_column(name, justify="left" if name in ("model", "provider", "status")
-                         else "right")
+    columns = fit_columns(rows, width - 2)
+    table = Table(title="rlm-tui benchmark: one row per model and mode", header_style="bold")
+    for name in columns:
+        table.add_column(name, justify="right" if name in RIGHT else "left",
+                         no_wrap=name != "status")
     best = best_rows(rows)
     for i, row in enumerate(rows):
-        table.add_row(*(Text(v, style=cell_style(c, row, i in best.get(c, ())))
-                        for c, v in enumerate(cells(row, reason=False))))
+        values = cells(row, reason=False)
+        table.add_row(*(Text(values[c], style=cell_style(c, row, i in best.get(c, ())))
+                        for c in columns))
+    return table
+
+
+# -- the chart: accuracy against context length ------------------------------------------------
+def short_length(n: int) -> str:
+    if n >= 1_000_000 and n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
+    if n >= 1000 and n % 1000 == 0:
+        return f"{n // 1000}k"
+    return f"{n:,}"
+
+
+def series(results: BenchResults) -> list[tuple[str, list[int], list[float]]]:
+    """One line per (model, mode): x is the length's position (the lengths are spread evenly,
+    as on a log axis), y the accuracy in percent at that length; lengths with no finished
+    trial yet are left out, so the lines grow as trials finish."""
+    out = []
+    for row in results.rows:
+        xs, ys = [], []
+        for i, n in enumerate(results.lengths):
+            acc = row.accuracy_at(n)
+            if acc is not None:
+                xs.append(i)
+                ys.append(round(acc * 100, 1))
+        out.append((f"{row.model.label} · {row.mode}", xs, ys))
+    return out
+
+
+# one (plotext color, marker) per line; the same names are Rich colors, for the legend
+STYLES = (("green", "•"), ("red", "x"), ("cyan", "o"), ("magenta", "+"), ("yellow", "*"),
+          ("blue", "#"), ("white", "@"), ("orange", "%"))
+
+
+def draw_chart(plt, results: BenchResults) -> None:
+    """Draw onto a plotext figure (the module, or textual-plotext's `plt`). The legend is
+    drawn apart (`legend`), so it never hides the lines at 100%."""
+    plt.clear_data()
+    n = len(results.lengths)
+    plt.xticks(list(range(n)), [short_length(v) for v in results.lengths])
+    plt.xlim(-0.3, max(0.3, n - 0.7))
+    plt.ylim(-5, 105)
+    plt.yticks([0, 25, 50, 75, 100])
+    plt.xlabel("context length (lines)")
+    for i, (_label, xs, ys) in enumerate(series(results)):
+        if not xs:
+            continue
+        color, marker = STYLES[i % len(STYLES)]
+        if len(xs) == 1:
+            plt.scatter(xs, ys, marker=marker, color=color)
+        else:
+            plt.plot(xs, ys, marker=marker, color=color)
+
+
+def legend(results: BenchResults):
+    """The chart's legend as Rich text: marker, color and "model · mode" per line."""
+    from rich.text import Text
+
+    text = Text()
+    for i, (label, _xs, _ys) in enumerate(series(results)):
+        color, marker = STYLES[i % len(STYLES)]
+        if i:
+            text.append("   ")
+        text.append(f"{marker} {label}", style=color)
+    return text
+
+
+def text_chart(results: BenchResults, width: int = 100, height: int = 16) -> str:
+    """The chart as plain text (with its legend), for the headless report."""
+    import plotext as plt
+
+    plt.clf()
+    plt.theme("clear")
+    plt.plotsize(width, height)
+    plt.title("accuracy (%) against context length")
+    draw_chart(plt, results)
+    text = plt.uncolorize(plt.build())
+    plt.clf()
+    return text + "\n" + legend(results).plain
+
+
+def accuracy_by_length(results: BenchResults):
+    """A Rich table: rows (model, mode), one column per length, "67% (2/3)" cells."""
+    from rich.table import Table
+
+    table = Table(title="accuracy by context length", header_style="bold")
+    table.add_column("model · mode")
+    for n in results.lengths:
+        table.add_column(f"{n:,} lines", justify="right")
+    for row in results.rows:
+        values = []
+        for n in results.lengths:
+            done = [t for t in row.at(n) if t.finished]
+            right = sum(1 for t in done if t.correct)
+            values.append(f"{right / len(done):.0%} ({right}/{len(done)})" if done else "—")
+        table.add_row(f"{row.model.label} · {row.mode}", *values)
     return table

@@ -86,15 +86,26 @@ def build_parser() -> argparse.ArgumentParser:
 def add_bench_args(sub) -> None:
     from rlm_engine.bench import TASK_KINDS
 
+    from .bench_cli import add_limit_args, lengths_arg
+
     b = sub.add_parser("bench", help="compare models on long-context tasks, live",
-                       description="Run every model on the same seeded tasks; the results "
-                                   "table fills in as trials finish.")
-    b.add_argument("--lines", type=int, default=10000, help="haystack size in lines (10000)")
-    b.add_argument("--trials", type=int, default=3, help="trials per model (3)")
+                       description="Run every model on the same seeded tasks, as an RLM and "
+                                   "called directly, at one or more haystack lengths; the "
+                                   "results table and accuracy chart fill in as trials finish.")
+    b.add_argument("--lines", type=lengths_arg, default=[10000], metavar="N[,N...]",
+                   help="haystack sizes in lines, e.g. 1000,10000,100000 (10000)")
+    b.add_argument("--mode", choices=("rlm", "direct", "both"), default="both",
+                   help="rlm: the model as an RLM; direct: the whole haystack in one prompt, "
+                        "cut to --num-ctx; both (default): the comparison")
+    b.add_argument("--num-ctx", type=int, default=Settings.num_ctx, metavar="TOKENS",
+                   help=f"the model's context window: Ollama's num_ctx, and where the direct "
+                        f"mode cuts the haystack ({Settings.num_ctx})")
+    b.add_argument("--trials", type=int, default=3, help="trials per model, mode and length (3)")
     b.add_argument("--seed", type=int, default=None,
                    help="seed for the tasks (default: a random one, shown and saved)")
     b.add_argument("--task", choices=TASK_KINDS, default="niah",
-                   help="niah: one needle; multi-niah: three; aggregate: sum over records")
+                   help="niah: one needle; multi-niah: three; aggregate: sum over records; "
+                        "pairs: count pairs of records (grows quadratically)")
     b.add_argument("--ollama", nargs="+", default=[], metavar="MODEL",
                    help="more Ollama models (MODEL or http://host:11434/MODEL)")
     b.add_argument("--ollama-host", default=None, metavar="URL",
@@ -107,6 +118,7 @@ def add_bench_args(sub) -> None:
                    help="do not add a model for each provider whose API key is set")
     b.add_argument("--parallel", type=int, default=1, help="trials at once (1)")
     b.add_argument("--max-iterations", type=int, default=15, help="root turns per trial (15)")
+    add_limit_args(b)
     b.add_argument("--no-tui", action="store_true", help="run headless and print the table")
     b.add_argument("--out", default=None, metavar="FILE",
                    help="also write the results here (JSON, or CSV for a .csv name)")

@@ -1,5 +1,7 @@
 """Scripted benchmark models for the loopback fake server: one that finds needles by writing
-code (always right), one that always answers the same wrong number."""
+code as an RLM and, called directly, answers the 7-digit numbers it was shown (so it is right
+exactly when the needle survived the cut to its context window); one that always answers the
+same wrong number."""
 
 from __future__ import annotations
 
@@ -12,6 +14,10 @@ SEARCH = "```repl\nimport re\nprint(re.findall(r'(?<!\\d)\\d{7}(?!\\d)', context
 
 def right(delay: float = 0.0):
     def reply(messages: list) -> Reply:
+        if "<<<TEXT" in messages[-1]["content"]:  # direct mode: read what was shown
+            shown = messages[-1]["content"].split("TEXT>>>")[0]
+            found = re.findall(r"(?<!\d)\d{7}(?!\d)", shown)
+            return Reply(text=", ".join(found) or "not found", first_delay=delay)
         assistant_turns = sum(1 for m in messages if m["role"] == "assistant")
         if assistant_turns == 0:
             return Reply(text=SEARCH, first_delay=delay)

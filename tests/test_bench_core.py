@@ -12,7 +12,7 @@ from rlm_engine.bench import BenchRunner, load_results, make_task, select_models
 from rlm_engine.bench.models import DEFAULT_LOCAL
 
 
-@pytest.mark.parametrize("kind", ["niah", "multi-niah", "aggregate"])
+@pytest.mark.parametrize("kind", ["niah", "multi-niah", "aggregate", "pairs"])
 def test_tasks_are_reproducible_and_differ_by_trial(kind):
     a, b, c = make_task(kind, 500, 42, 1), make_task(kind, 500, 42, 1), make_task(kind, 500, 42, 2)
     assert a == b and a.context != c.context
@@ -84,7 +84,10 @@ async def test_runner_scores_rows_and_saves_what_it_shows(ollama, tmp_path):
     again = load_results(results.path)
     assert [r.accuracy for r in again.rows] == [1.0, 0.0, None]
     csv_path = results.save(tmp_path / "r.csv")
-    assert csv_path.read_text().splitlines()[1].startswith("right,right,ollama,done")
+    # one line per trial, each with its mode and length
+    lines = csv_path.read_text().splitlines()
+    assert lines[0].startswith("model,spec,provider,trial,mode,lines,status,correct")
+    assert len(lines) == 1 + 6 and lines[1].startswith("right,right,ollama,1,rlm,300,completed")
 
 
 async def test_trial_runs_are_kept_with_the_benchmark_not_in_the_history(ollama):
@@ -132,3 +135,145 @@ async def test_a_stopped_benchmark_keeps_and_saves_what_finished(ollama):
     assert saved["stopped"] is True and saved["models"][0]["done"] == row.done
     with pytest.raises(RuntimeError):
         await runner.run()
+
+
+def test_pairs_count_matches_a_brute_force_over_every_pair():
+    t = make_task("pairs", 400, 2, 1)
+    records = [dict(part.strip().split("=") for part in line.split("|"))
+               for line in t.context.splitlines()]
+    n = len(records)
+    brute = sum(1 for i in range(n) for j in range(i + 1, n)
+                if records[i]["city"] == records[j]["city"]
+                and int(records[i]["score"]) + int(records[j]["score"]) == 100)
+    assert t.expected == str(brute) and brute > 0
+    assert t.score(f"There are {brute:,} such pairs.") and not t.score(str(brute - 1))
+    # quadratic: ten times the records, about a hundred times the pairs
+    big = int(make_task("pairs", 4000, 2, 1).expected)
+    assert 60 * brute < big < 160 * brute
+
+
+def test_wilson_interval():
+    from rlm_engine.bench import wilson
+    assert wilson(0, 0) is None
+    low, high = wilson(3, 3)
+    assert high == 1.0 and round(low, 3) == 0.438
+    low, high = wilson(5, 10)
+    assert (round(low, 3), round(high, 3)) == (0.237, 0.763)
+    low, high = wilson(0, 3)
+    assert low == 0.0 and round(high, 3) == 0.562
+
+
+async def test_direct_mode_sends_the_haystack_cut_to_num_ctx_and_says_so(ollama):
+    from rlm_engine.bench.direct import CHARS_PER_TOKEN, RESERVED_TOKENS
+    ollama.fake.script("right", right())
+    num_ctx = 3000
+    runner = BenchRunner(select_models(no_local=True, no_cloud_auto=True, ollama=["right"]),
+                         lines=[100, 2000], trials=2, seed=7, modes=("rlm", "direct"),
+                         num_ctx=num_ctx)
+    results = await runner.run()
+    rlm_row, direct_row = results.rows
+    assert (rlm_row.mode, direct_row.mode) == ("rlm", "direct")
+    assert [(t.mode, t.lines, t.trial) for t in direct_row.trials] == [
+        ("direct", 100, 1), ("direct", 100, 2), ("direct", 2000, 1), ("direct", 2000, 2)]
+    # same seed, same haystacks: both modes were asked for the same needles
+    assert [t.expected for t in rlm_row.trials] == [t.expected for t in direct_row.trials]
+    direct_requests = [r["body"] for r in ollama.fake.requests_for("right")
+                       if "<<<TEXT" in r["body"]["messages"][-1]["content"]]
+    assert len(direct_requests) == 4
+    for body, trial in zip(direct_requests, direct_row.trials):
+        assert body["options"]["num_ctx"] == num_ctx
+        prompt = body["messages"][-1]["content"]
+        haystack = make_task("niah", trial.lines, 7, trial.trial).context.split("\n")
+        shown = prompt.split("<<<TEXT\n")[1].split("\nTEXT>>>")[0].split("\n")
+        assert shown == haystack[:len(shown)]  # the haystack itself, from its start
+        assert len("\n".join(shown)) <= (num_ctx - RESERVED_TOKENS) * CHARS_PER_TOKEN
+        if trial.lines == 100:
+            assert len(shown) == 100 and trial.cut.startswith("whole haystack")
+        else:
+            assert len(shown) < 2000
+            assert trial.cut == (f"cut to the first {len(shown):,} of 2,000 lines "
+                                 f"({len(shown) / 2000:.0%}) to fit num_ctx 3,000")
+            # right exactly when the needle survived the cut
+            assert trial.correct == (trial.expected in prompt)
+        assert prompt.rstrip().endswith("Answer with the number only.")
+    assert all(t.correct for t in direct_row.at(100)) and rlm_row.accuracy == 1.0
+    saved = json.loads(results.path.read_text())
+    assert saved["lengths"] == [100, 2000] and saved["modes"] == ["rlm", "direct"]
+    assert {(t["mode"], t["lines"]) for m in saved["models"] for t in m["trials"]} == {
+        ("rlm", 100), ("rlm", 2000), ("direct", 100), ("direct", 2000)}
+    again = load_results(results.path)
+    assert [r.accuracy for r in again.rows] == [r.accuracy for r in results.rows]
+    assert again.rows[1].trials[3].cut == direct_row.trials[3].cut
+
+
+async def test_trial_time_limit_holds_in_both_modes(ollama):
+    from fake_llm_server import Reply
+    ollama.fake.script("slow", lambda messages: Reply(text="FINAL(1)", first_delay=3.0))
+    runner = BenchRunner(select_models(no_local=True, no_cloud_auto=True, ollama=["slow"]),
+                         lines=50, trials=1, seed=1, modes=("rlm", "direct"), max_timeout=0.5)
+    results = await runner.run()
+    for row in results.rows:
+        trial = row.trials[0]
+        assert trial.status == "failed" and trial.correct is False, row.mode
+        assert "time limit of 0.5 s" in trial.error
+        assert trial.seconds < 2.5
+        assert row.status == "done" and row.errors == 1
+
+
+async def test_run_limits_reach_the_trials(ollama):
+    ollama.fake.script("right", right())
+    runner = BenchRunner(select_models(no_local=True, no_cloud_auto=True, ollama=["right"]),
+                         lines=50, trials=1, seed=1,
+                         rlm_options={"block_timeout": 7.0, "max_depth": 2, "memory_mb": 900,
+                                      "max_concurrent_subcalls": 3, "max_iterations": 4})
+    results = await runner.run()
+    trial = results.rows[0].trials[0]
+    events = [json.loads(line) for line in open(trial.trajectory)]
+    settings = next(e["settings"] for e in events if e.get("type") == "run_started")
+    assert settings["block_timeout"] == 7.0 and settings["max_depth"] == 2
+    assert settings["max_iterations"] == 4
+
+
+async def test_cloud_trials_cost_dollars_from_the_price_table(fake, monkeypatch):
+    from conftest import point_env_at
+    from rlm_engine.bench import Price, load_prices
+    point_env_at(monkeypatch, "openai", fake.url)
+    fake.script("m", right())
+    prices = {"openai:m": Price(input=1000.0, output=2000.0)}
+    runner = BenchRunner(select_models(no_local=True, no_cloud_auto=True, cloud=["openai:m"]),
+                         lines=50, trials=2, seed=1, modes=("rlm", "direct"), prices=prices)
+    results = await runner.run()
+    for row in results.rows:
+        for t in row.trials:
+            assert t.prompt_tokens > 0
+            assert t.cost == pytest.approx((t.prompt_tokens * 1000 + t.completion_tokens * 2000)
+                                           / 1e6)
+        assert row.cost == pytest.approx(sum(t.cost for t in row.trials))
+    shipped, problem = load_prices()
+    assert problem is None and shipped["openai:gpt-4o-mini"].input > 0
+
+
+def test_price_override_from_the_config_file(tmp_path):
+    from rlm_engine.bench import load_prices
+    path = tmp_path / "prices.toml"
+    path.write_text('[prices]\n"openai:gpt-4o-mini" = { input = 9.0, output = 9.5 }\n'
+                    '"groq:mine" = { input = 0.1, output = 0.2 }\n')
+    prices, problem = load_prices(path)
+    assert problem is None
+    assert prices["openai:gpt-4o-mini"].output == 9.5 and prices["groq:mine"].input == 0.1
+    path.write_text("not toml [")
+    prices, problem = load_prices(path)
+    assert "was not read" in problem and prices["openai:gpt-4o-mini"].input == 0.15
+
+
+def test_models_and_lengths_change_before_the_start_only():
+    from rlm_engine.bench.models import model_for
+    runner = BenchRunner([model_for("a")], lines=[1000], trials=2, modes=("rlm", "direct"))
+    assert [r.key for r in runner.results.rows] == ["a · rlm", "a · direct"]
+    assert runner.add_model(model_for("b")) and not runner.add_model(model_for("b"))
+    runner.configure(lengths=[500, 100], modes=("direct",))
+    assert [r.key for r in runner.results.rows] == ["a · direct", "b · direct"]
+    assert [t.lines for t in runner.results.rows[0].trials] == [100, 100, 500, 500]
+    assert runner.remove_model("a") and [r.key for r in runner.results.rows] == ["b · direct"]
+    with pytest.raises(ValueError):
+        runner.configure(modes=("bogus",))

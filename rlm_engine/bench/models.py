@@ -36,6 +36,11 @@ def _ollama(model: str, host: Optional[str]) -> BenchModel:
     return BenchModel(model, ms.label, ms.provider.name)
 
 
+def model_for(spec: str, ollama_host: Optional[str] = None) -> BenchModel:
+    """One model from its spec (raises ConfigError, one line, for a bad spec)."""
+    return _ollama(spec.strip(), ollama_host)
+
+
 def select_models(*, ollama: Sequence[str] = (), ollama_host: Optional[str] = None,
                   no_local: bool = False, cloud: Sequence[str] = (),
                   no_cloud_auto: bool = False) -> list[BenchModel]:

@@ -5,6 +5,11 @@
 - ``aggregate``: structured records (id, city, status, amount); the answer is the sum of the
   amounts of the records matching a city and a status. Every record counts, so reading a
   sample cannot succeed; code (or a careful chunked pass) can.
+- ``pairs`` (in the spirit of OOLONG-Pairs): user records (user, city, score); the answer is
+  the number of pairs of different users in the same city whose scores add up to exactly 100.
+  The answer depends on pairs of records, so the work grows quadratically with the data
+  (about n²/1,600 qualifying pairs for n records); it is exact and cannot be guessed from a
+  sample. Scored like ``aggregate`` (one exact number).
 
 The same (kind, lines, seed, trial) always gives the same task, so every model in a run gets
 identical haystacks and a run can be reproduced.
@@ -16,7 +21,7 @@ import random
 import re
 from dataclasses import dataclass
 
-TASK_KINDS = ("niah", "multi-niah", "aggregate")
+TASK_KINDS = ("niah", "multi-niah", "aggregate", "pairs")
 
 WORDS = (
     "apple river stone cloud paper garden window silver morning yellow forest engine "
@@ -78,6 +83,8 @@ def make_task(kind: str, lines: int, seed: int, trial: int) -> Task:
     lines = max(10, lines)
     if kind == "aggregate":
         return _aggregate(rng, lines, trial)
+    if kind == "pairs":
+        return _pairs(rng, lines, trial)
     text = [_filler(rng) for _ in range(lines)]
     taken: set = set()
     if kind == "niah":
@@ -110,3 +117,28 @@ def _aggregate(rng: random.Random, lines: int, trial: int) -> Task:
     return Task("aggregate", trial, "\n".join(rows),
                 f"Each line is a record. What is the sum of `amount` over all records with "
                 f"city={city} and status={status}? Answer with the number only.", str(total))
+
+
+PAIR_TOTAL = 100
+
+
+def _pairs(rng: random.Random, lines: int, trial: int) -> Task:
+    """Scores 1..99, so a pair adds up to 100 only with complementary scores; the count is
+    computed here by grouping (city, score), which is what a good program does too."""
+    counts: dict = {}
+    rows = []
+    for i in range(lines):
+        city, score = rng.choice(CITIES), rng.randint(1, PAIR_TOTAL - 1)
+        rows.append(f"user=U{i + 1:06d} | city={city} | score={score}")
+        counts[(city, score)] = counts.get((city, score), 0) + 1
+    pairs = 0
+    for (city, score), n in counts.items():
+        other = PAIR_TOTAL - score
+        if score < other:
+            pairs += n * counts.get((city, other), 0)
+        elif score == other:
+            pairs += n * (n - 1) // 2
+    return Task("pairs", trial, "\n".join(rows),
+                f"Each line is a user record. How many pairs of different users live in the "
+                f"same city and have scores that add up to exactly {PAIR_TOTAL}? "
+                f"Answer with the number only.", str(pairs))

@@ -1,6 +1,12 @@
-"""The benchmark screen: a row per model filling in as each trial finishes (the best value in
-each ranked column highlighted), an overall progress bar with elapsed time and ETA, and the
-selected model's trials below; Enter on a trial opens its run in the step-through view.
+"""The benchmark screen: a row per (model, mode) filling in as each trial finishes (the best
+value in each ranked column highlighted), a chart of accuracy against context length with one
+line per model and mode (the paper's first figure, growing as trials finish), honest totals
+(right / failed / skipped) with elapsed time and ETA, and the selected row's trials; Enter on
+an RLM trial opens its run in the step-through view.
+
+Before it starts (opened from the palette), the models can be changed: `a` adds one (a model
+spec), Delete removes the selected one, `l` edits the lengths, `m` cycles the modes, `s`
+starts. A narrow terminal drops the table's least important columns (the status stays).
 Esc or q stops a running benchmark (what finished is kept and saved), or closes the screen."""
 
 from __future__ import annotations
@@ -9,24 +15,51 @@ from typing import Optional
 
 from rich.text import Text
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
+from textual.widgets import DataTable, Footer, Header, Input, ProgressBar, Static
+from textual_plotext import PlotextPlot
 
 from rlm_engine.bench import BenchResults, BenchRunner, ModelRow
+from rlm_engine.bench.models import model_for
+from rlm_engine.errors import RLMError
 from rlm_engine.replay import RecordedRun
 
-from ..bench_view import COLUMNS, best_rows, cell_style, cells
+from ..bench_view import best_rows, cell_style, cells, draw_chart, fit_columns, legend
 from .replay import ReplayScreen
 
-TRIAL_COLUMNS = ("trial", "status", "correct", "answer", "expected", "s", "iters", "tokens",
-                 "error")
+TRIAL_COLUMNS = ("lines", "trial", "status", "correct", "answer", "expected", "s", "tokens",
+                 "note")
+MODE_CYCLE = (("rlm", "direct"), ("rlm",), ("direct",))
+
+
+class AccuracyChart(PlotextPlot):
+    """Accuracy against context length, redrawn from the results when they change."""
+
+    def __init__(self, results: BenchResults, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.results = results
+        self.drawn: Optional[tuple] = None
+
+    def update_from(self, results: BenchResults) -> None:
+        self.results = results
+        key = tuple((row.key, tuple(row.accuracy_at(n) for n in results.lengths))
+                    for row in results.rows) + (tuple(results.lengths),)
+        if key == self.drawn:
+            return
+        self.drawn = key
+        draw_chart(self.plt, results)
+        self.refresh()
 
 
 class BenchScreen(Screen):
     BINDINGS = [
         Binding("escape,q", "stop_or_close", "Stop / close", id="bench_stop"),
         Binding("s", "start", "Start", id="bench_start"),
+        Binding("a", "add_model", "Add model", id="bench_add"),
+        Binding("delete,d", "remove_model", "Remove model", id="bench_remove"),
+        Binding("l", "edit_lengths", "Lengths", id="bench_lengths"),
+        Binding("m", "cycle_modes", "Modes", id="bench_modes"),
     ]
 
     def __init__(self, runner: Optional[BenchRunner] = None,
@@ -40,49 +73,150 @@ class BenchScreen(Screen):
         self.running = False
         self.tick_count = 0
         self.shown_row = -1
+        self.columns: list[str] = []
 
+    # -- layout ----------------------------------------------------------------------------
     def compose(self):
         yield Header()
-        r = self.results
-        yield Static(Text(f"task {r.task} · {r.lines:,} lines · {r.trials} trials per model · "
-                          f"seed {r.seed} · parallel {r.parallel}", style="bold"),
-                     id="bench-info")
+        yield Static(Text(self.results.describe(), style="bold"), id="bench-info")
+        with Horizontal(id="bench-setup"):
+            yield Input(placeholder="add a model: qwen3:4b, openai:gpt-4o-mini … (Enter)",
+                        id="bench-add")
+            yield Input(placeholder="lengths: 1000,10000 (Enter)", id="bench-lengths")
         table = DataTable(id="bench-table", cursor_type="row", zebra_stripes=True)
-        table.border_title = "Models"
+        table.border_title = "Models × modes"
         yield table
         with Vertical(id="bench-progress-row"):
-            yield ProgressBar(total=max(1, r.total), show_eta=False, id="bench-progress")
+            yield ProgressBar(total=max(1, self.results.total), show_eta=False,
+                              id="bench-progress")
             yield Static("", id="bench-eta")
-        trials = DataTable(id="bench-trials", cursor_type="row")
-        trials.border_title = "Trials (Enter opens one)"
-        yield trials
+        with Horizontal(id="bench-lower"):
+            trials = DataTable(id="bench-trials", cursor_type="row")
+            trials.border_title = "Trials (Enter opens one)"
+            yield trials
+            with Vertical(id="bench-chart-box") as box:
+                box.border_title = "Accuracy (%) against context length (lines)"
+                yield AccuracyChart(self.results, id="bench-chart")
+                yield Static("", id="bench-legend")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#bench-table", DataTable)
-        for name in COLUMNS:
-            table.add_column(name, key=name)
-        for row in self.results.rows:
-            table.add_row(*cells(row), key=row.model.spec)
+        self.title = "rlm-tui benchmark"
+        self.sub_title = f"{self.results.task} · {' vs '.join(self.results.modes)}"
         trials = self.query_one("#bench-trials", DataTable)
         for name in TRIAL_COLUMNS:
             trials.add_column(name, key=name)
         if self.runner is not None:
             self.runner.on_update = lambda _results: self.refresh_table()
-        self.refresh_table()
+        self.query_one("#bench-setup").display = self.editable
+        self.rebuild_table()
         self.set_interval(0.25, self.tick)
         if self.autostart:
             self.action_start()
-        elif self.runner is not None:
-            self.query_one("#bench-eta", Static).update(
-                Text("press s to start · Esc closes", style="yellow"))
+        self.query_one("#bench-table", DataTable).focus()
+
+    @property
+    def editable(self) -> bool:
+        """Models, lengths and modes can change until the run starts."""
+        return self.runner is not None and not self.runner.started and not self.running
+
+    def check_action(self, action: str, parameters: tuple) -> Optional[bool]:
+        if action == "start":
+            return self.editable and bool(self.results.rows)
+        if action in ("add_model", "remove_model", "edit_lengths", "cycle_modes"):
+            return self.editable
+        return True
+
+    def on_resize(self) -> None:
+        self.rebuild_table()
+
+    def rebuild_table(self) -> None:
+        """The table's columns for its width (the least important dropped first), rebuilt
+        only when that set changes or rows were added or removed."""
+        table = self.query_one("#bench-table", DataTable)
+        width = (table.size.width or self.app.size.width) - 4
+        columns = fit_columns(self.results.rows, width, self.tick_count)
+        keys = [row.key for row in self.results.rows]
+        if columns != self.columns or keys != [str(k.value) for k in table.rows]:
+            self.columns = columns
+            table.clear(columns=True)
+            for name in columns:
+                table.add_column(name, key=name)
+            for row in self.results.rows:
+                values = cells(row, self.tick_count)
+                table.add_row(*(values[c] for c in columns), key=row.key)
+        self.refresh_table()
+
+    # -- before the start: models, lengths, modes ------------------------------------------
+    def _changed_setup(self) -> None:
+        self.query_one("#bench-info", Static).update(
+            Text(self.results.describe(), style="bold"))
+        self.sub_title = f"{self.results.task} · {' vs '.join(self.results.modes)}"
+        self.shown_row = -1
+        self.rebuild_table()
+        self.refresh_bindings()
+
+    def action_add_model(self) -> None:
+        self.query_one("#bench-add", Input).focus()
+
+    def action_edit_lengths(self) -> None:
+        box = self.query_one("#bench-lengths", Input)
+        box.value = ",".join(str(n) for n in self.results.lengths)
+        box.focus()
+
+    def action_cycle_modes(self) -> None:
+        if not self.editable:
+            return
+        assert self.runner is not None
+        now = tuple(self.results.modes)
+        following = MODE_CYCLE[(MODE_CYCLE.index(now) + 1) % 3] if now in MODE_CYCLE \
+            else MODE_CYCLE[0]
+        self.runner.configure(modes=following)
+        self._changed_setup()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if not self.editable:
+            return
+        assert self.runner is not None
+        value = event.value.strip()
+        if event.input.id == "bench-add":
+            try:
+                added = [self.runner.add_model(model_for(spec))
+                         for spec in value.replace(",", " ").split()]
+            except RLMError as exc:
+                self.notify(str(exc), severity="error")
+                return
+            if not any(added):
+                self.notify("that model is already in the table", severity="warning")
+        elif event.input.id == "bench-lengths":
+            from ..bench_cli import lengths_arg
+
+            try:
+                self.runner.configure(lengths=lengths_arg(value))
+            except Exception as exc:  # noqa: BLE001 - argparse's error type, shown as is
+                self.notify(f"lengths: {exc}", severity="error")
+                return
+        event.input.value = ""
+        self._changed_setup()
+        self.query_one("#bench-table", DataTable).focus()
+
+    def action_remove_model(self) -> None:
+        if not self.editable or not self.results.rows:
+            return
+        assert self.runner is not None
+        table = self.query_one("#bench-table", DataTable)
+        row = self.results.rows[min(table.cursor_row, len(self.results.rows) - 1)]
+        self.runner.remove_model(row.model.spec)
+        self._changed_setup()
 
     # -- running ---------------------------------------------------------------------------
     def action_start(self) -> None:
-        if self.runner is None or self.running or self.results.stopped or \
-                any(t.status != "waiting" for r in self.results.rows for t in r.trials):
+        if not self.editable or not self.results.rows:
             return  # a benchmark runs once; its results stay as they are
         self.running = True
+        self.query_one("#bench-setup").display = False
+        self.query_one("#bench-table", DataTable).focus()
+        self.refresh_bindings()
         self.run_worker(self._run(), group="bench")
 
     async def _run(self) -> None:
@@ -90,6 +224,7 @@ class BenchScreen(Screen):
         results = await self.runner.run()
         self.running = False
         self.refresh_table()
+        self.refresh_bindings()
         self.notify(f"results saved to {results.path}" if results.path else "benchmark done")
 
     def on_unmount(self) -> None:
@@ -98,6 +233,9 @@ class BenchScreen(Screen):
             self.runner.stop()
 
     def action_stop_or_close(self) -> None:
+        if isinstance(self.focused, Input):
+            self.query_one("#bench-table", DataTable).focus()
+            return
         if self.running and self.runner is not None:
             self.runner.stop()
             self.notify("stopping: finished trials are kept")
@@ -113,55 +251,78 @@ class BenchScreen(Screen):
         if self.running:
             self.refresh_table()
 
+    def state(self) -> str:
+        r = self.results
+        if self.running:
+            return "running"
+        if r.stopped:
+            return "stopped"
+        if r.rows and all(row.status == "failed" for row in r.rows):
+            return "failed"
+        if r.completed:
+            return "done"
+        return "ready: s starts · a adds a model · Del removes · l lengths · m modes" \
+            if self.editable else "waiting"
+
     def refresh_table(self) -> None:
         if not self.is_attached:
             return
         table = self.query_one("#bench-table", DataTable)
         best = best_rows(self.results.rows)
         for i, row in enumerate(self.results.rows):
-            for col, value in enumerate(cells(row, self.tick_count)):
+            values = cells(row, self.tick_count)
+            for col in self.columns:
                 style = cell_style(col, row, i in best.get(col, ()))
-                table.update_cell(row.model.spec, COLUMNS[col], Text(value, style=style),
-                                  update_width=True)
+                text = values[col]
+                if col == "status" and len(text) > 40:
+                    text = text[:39] + "…"
+                try:
+                    table.update_cell(row.key, col, Text(text, style=style), update_width=True)
+                except Exception:  # noqa: BLE001 - the row went away while being redrawn
+                    continue
         r = self.results
         bar = self.query_one("#bench-progress", ProgressBar)
         bar.update(total=max(1, r.total), progress=r.completed)
-        elapsed = self.runner.elapsed if self.runner else r.elapsed
+        elapsed = self.runner.elapsed if self.runner and self.runner.started else r.elapsed
         eta = self.runner.eta() if self.runner else None
-        state = "stopped" if r.stopped and not self.running else (
-            "running" if self.running else ("done" if r.completed else "waiting"))
-        line = f"{state} · {r.completed}/{r.total} trials · elapsed {elapsed:.1f} s"
+        state = self.state()
+        line = state if state.startswith("ready") else \
+            f"{state} · {r.totals()} · elapsed {elapsed:.1f} s"
         if eta is not None and self.running:
             line += f" · ETA {eta:.0f} s"
         if r.path is not None and not self.running:
-            line += f" · saved {r.path}"
-        self.query_one("#bench-eta", Static).update(Text(line))
+            line += f" · saved {r.path.name}"
+        style = "red" if state == "failed" else ("yellow" if state.startswith("ready") else "")
+        self.query_one("#bench-eta", Static).update(Text(line, style=style))
+        self.query_one("#bench-chart", AccuracyChart).update_from(r)
+        self.query_one("#bench-legend", Static).update(legend(r))
         self.show_trials(max(0, self.shown_row))
 
     def show_trials(self, index: int) -> None:
-        """The trials of row `index`; rebuilt only when the model changes, so the cursor
+        """The trials of row `index`; rebuilt only when the row changes, so the cursor
         stays where the user put it while cells update."""
+        trials = self.query_one("#bench-trials", DataTable)
         if not 0 <= index < len(self.results.rows):
+            trials.clear()
             return
         row: ModelRow = self.results.rows[index]
-        trials = self.query_one("#bench-trials", DataTable)
         rebuild = index != self.shown_row or trials.row_count != len(row.trials)
         self.shown_row = index
         if rebuild:
-            trials.border_title = f"Trials of {row.model.label} (Enter opens one)"
+            trials.border_title = f"Trials of {row.model.label} · {row.mode} (Enter opens one)"
             trials.clear()
-        for t in row.trials:
+        for n, t in enumerate(row.trials):
             correct = "—" if t.correct is None else ("✓" if t.correct else "✗")
-            values = (str(t.trial), t.status,
+            note = t.error or (t.cut if t.cut.startswith("cut") else "")
+            values = (f"{t.lines:,}", str(t.trial), t.status,
                       Text(correct, style="green" if t.correct else "red"),
-                      (t.answer or "")[:40], t.expected[:40], f"{t.seconds:.1f}",
-                      str(t.iterations), f"{t.prompt_tokens + t.completion_tokens:,}",
-                      (t.error or "")[:60])
+                      (t.answer or "")[:30], t.expected[:30], f"{t.seconds:.1f}",
+                      f"{t.prompt_tokens + t.completion_tokens:,}", note[:70])
             if rebuild:
-                trials.add_row(*values, key=str(t.trial))
+                trials.add_row(*values, key=str(n))
             else:
                 for column, value in zip(TRIAL_COLUMNS, values):
-                    trials.update_cell(str(t.trial), column, value, update_width=True)
+                    trials.update_cell(str(n), column, value, update_width=True)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "bench-table":
@@ -172,12 +333,16 @@ class BenchScreen(Screen):
             self.show_trials(event.cursor_row)
             self.query_one("#bench-trials", DataTable).focus()
             return
+        if not 0 <= self.shown_row < len(self.results.rows):
+            return
         row = self.results.rows[self.shown_row]
         if not 0 <= event.cursor_row < len(row.trials):
             return
         trial = row.trials[event.cursor_row]
         if not trial.trajectory:
-            self.notify("this trial has no run to show yet", severity="warning")
+            self.notify("a direct trial is one call: its answer is in the table"
+                        if trial.mode == "direct" else "this trial has no run to show yet",
+                        severity="warning")
             return
         try:
             recorded = RecordedRun.load(trial.trajectory)
@@ -185,4 +350,5 @@ class BenchScreen(Screen):
             self.notify(f"cannot open the trial's run: {getattr(exc, 'strerror', None) or exc}",
                         severity="error")
             return
-        self.app.push_screen(ReplayScreen(recorded, f"{row.model.label} · trial {trial.trial}"))
+        self.app.push_screen(ReplayScreen(
+            recorded, f"{row.model.label} · {trial.lines:,} lines · trial {trial.trial}"))

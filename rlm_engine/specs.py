@@ -13,6 +13,7 @@ spec                                   backend
 ``groq:<model>``                       Groq (``GROQ_API_KEY``)
 ``fireworks:<model>``                  Fireworks (``FIREWORKS_API_KEY``)
 ``openrouter:<model>``                 OpenRouter (``OPENROUTER_API_KEY``)
+``http://a:11434/m,http://b:11434/m``  several endpoints of one model, called in turn
 =====================================  =======================================================
 
 Each OpenAI-compatible provider's base URL can be overridden with ``<PROVIDER>_BASE_URL``
@@ -104,6 +105,18 @@ def parse_spec(spec: str) -> ModelSpec:
             raise ConfigError(f"model spec {spec!r} names a provider but no model")
         return ModelSpec(PROVIDERS[prefix.lower()], rest)
     return ModelSpec(PROVIDERS["ollama"], spec)
+
+
+def split_endpoints(spec: str) -> list[str]:
+    """The parts of a multi-endpoint spec (``http://a:11434/m,http://b:11434/m``), each
+    checked; raises ConfigError for an empty or bad part."""
+    parts = [p.strip() for p in (spec or "").split(",")]
+    if any(not p for p in parts):
+        raise ConfigError(f"model spec {spec!r} has an empty endpoint: separate endpoints "
+                          "with one comma")
+    for part in parts:
+        parse_spec(part)
+    return parts
 
 
 def ollama_host(explicit: Optional[str] = None) -> str:

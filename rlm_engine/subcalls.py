@@ -26,8 +26,11 @@ class SubCallsMixin:
         if request.get("kind") == "rlm" and self.depth + 1 < self.rlm.max_depth:
             return [await self._child(iteration, index, prompts_[0], request.get("payload"))]
         client = self.rlm.client_for(model) if model else self.rlm.recursive_client
+        # a multi-endpoint model (clients/pool.py) spreads the batch across its endpoints
+        spread = getattr(client, "spread", None)
+        targets = spread(len(prompts_)) if spread else [client] * len(prompts_)
         return list(await asyncio.gather(
-            *(self._subcall(client, iteration, index, p) for p in prompts_)))
+            *(self._subcall(c, iteration, index, p) for c, p in zip(targets, prompts_))))
 
     def _open_call(self, model: str, iteration: int, index: int, prompt: str,
                    **extra) -> tuple[str, Optional[dict]]:

@@ -10,7 +10,7 @@ import os
 from typing import Optional
 
 from ..errors import ConfigError
-from ..specs import ModelSpec, ollama_host, parse_spec
+from ..specs import ModelSpec, ollama_host, parse_spec, split_endpoints
 from .base import ChatClient, ClientOptions, Completion, StreamItem, TextChunk, ThinkingChunk
 
 _LAZY = {
@@ -41,6 +41,11 @@ def make_client(
 
     Raises ConfigError when a cloud provider's API key is not set.
     """
+    if isinstance(spec, str) and "," in spec:  # several endpoints of one model
+        from .pool import EndpointPool
+
+        return EndpointPool([make_client(part, host=host, options=options)
+                             for part in split_endpoints(spec)])
     ms = parse_spec(spec) if isinstance(spec, str) else spec
     p = ms.provider
     if p.family == "ollama":

@@ -89,15 +89,24 @@ def cell_style(col: str, row: ModelRow, best: bool) -> str:
 
 def fit_columns(rows: list[ModelRow], width: int, tick: int = 0) -> list[str]:
     """The columns that fit in `width` cells, in table order: the least important are dropped
-    first (PRIORITY), and the status column is always kept."""
+    first (PRIORITY), and the status column is always kept. A failed row's reason gets room
+    first by dropping the four least important columns; past that, it is cut."""
     widths = {name: len(name) for name in COLUMNS}
+    status = len("status")
     for row in rows:
         for name, value in cells(row, tick).items():
-            # the status may be long (a failure's reason): it is cut rather than made room for
-            widths[name] = max(widths[name], min(len(value), 24 if name == "status" else 40))
-    keep = list(PRIORITY)
-    while len(keep) > 4 and sum(widths[n] + 2 for n in keep) > width:
-        keep.pop()
+            if name == "status":
+                status = max(status, len(value))
+            else:
+                widths[name] = max(widths[name], min(len(value), 40))
+    keep: list[str] = []
+    for status_cap, floor in ((48, len(PRIORITY) - 4), (24, 4)):
+        widths["status"] = min(status, status_cap)
+        keep = list(PRIORITY)
+        while len(keep) > floor and sum(widths[n] + 2 for n in keep) > width:
+            keep.pop()
+        if sum(widths[n] + 2 for n in keep) <= width:
+            break
     return [n for n in COLUMNS if n in keep]
 
 
@@ -175,12 +184,14 @@ def legend(results: BenchResults):
     from rich.text import Text
 
     text = Text()
-    for i, (label, _xs, _ys) in enumerate(series(results)):
+    for i, (label, xs, _ys) in enumerate(series(results)):
+        if not xs:  # no finished trial yet (or a model that failed): no line to name
+            continue
         color, marker = STYLES[i % len(STYLES)]
-        if i:
+        if text:
             text.append("   ")
         text.append(f"{marker} {label}", style=color)
-    return text
+    return text or Text("no finished trial yet", style="dim")
 
 
 def text_chart(results: BenchResults, width: int = 100, height: int = 16) -> str:

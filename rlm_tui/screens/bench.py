@@ -74,6 +74,7 @@ class BenchScreen(Screen):
         self.tick_count = 0
         self.shown_row = -1
         self.columns: list[str] = []
+        self.status_width = 40
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self):
@@ -128,15 +129,26 @@ class BenchScreen(Screen):
         return True
 
     def on_resize(self) -> None:
-        self.rebuild_table()
+        # the table takes its new width in the layout that follows this event
+        self.call_after_refresh(self.rebuild_table)
 
     def rebuild_table(self) -> None:
-        """The table's columns for its width (the least important dropped first), rebuilt
-        only when that set changes or rows were added or removed."""
+        self._fit_columns(force=True)
+        self.refresh_table()
+
+    def _fit_columns(self, force: bool = False) -> None:
+        """The table's columns for its width (the least important dropped first, as values
+        grow), rebuilt only when that set changes or rows were added or removed."""
         table = self.query_one("#bench-table", DataTable)
         width = (table.size.width or self.app.size.width) - 4
         columns = fit_columns(self.results.rows, width, self.tick_count)
         keys = [row.key for row in self.results.rows]
+        if not force and columns == self.columns and \
+                keys == [str(k.value) for k in table.rows]:
+            return
+        others = sum(max([len(c)] + [len(cells(r)[c]) for r in self.results.rows]) + 2
+                     for c in columns if c != "status")
+        self.status_width = max(12, width - others - 2)
         if columns != self.columns or keys != [str(k.value) for k in table.rows]:
             self.columns = columns
             table.clear(columns=True)
@@ -145,7 +157,6 @@ class BenchScreen(Screen):
             for row in self.results.rows:
                 values = cells(row, self.tick_count)
                 table.add_row(*(values[c] for c in columns), key=row.key)
-        self.refresh_table()
 
     # -- before the start: models, lengths, modes ------------------------------------------
     def _changed_setup(self) -> None:
@@ -221,11 +232,10 @@ class BenchScreen(Screen):
 
     async def _run(self) -> None:
         assert self.runner is not None
-        results = await self.runner.run()
+        await self.runner.run()
         self.running = False
-        self.refresh_table()
+        self.refresh_table()  # the status line names the saved file; no toast over the panes
         self.refresh_bindings()
-        self.notify(f"results saved to {results.path}" if results.path else "benchmark done")
 
     def on_unmount(self) -> None:
         """Closing the screen (or the app) mid-run stops it; the runner saves what finished."""
@@ -267,6 +277,7 @@ class BenchScreen(Screen):
     def refresh_table(self) -> None:
         if not self.is_attached:
             return
+        self._fit_columns()
         table = self.query_one("#bench-table", DataTable)
         best = best_rows(self.results.rows)
         for i, row in enumerate(self.results.rows):
@@ -274,8 +285,8 @@ class BenchScreen(Screen):
             for col in self.columns:
                 style = cell_style(col, row, i in best.get(col, ()))
                 text = values[col]
-                if col == "status" and len(text) > 40:
-                    text = text[:39] + "…"
+                if col == "status" and len(text) > self.status_width:
+                    text = text[:self.status_width - 1] + "…"
                 try:
                     table.update_cell(row.key, col, Text(text, style=style), update_width=True)
                 except Exception:  # noqa: BLE001 - the row went away while being redrawn

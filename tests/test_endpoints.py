@@ -68,3 +68,17 @@ def test_a_bad_endpoint_list_is_one_clear_error():
         split_endpoints("http://a:1/m,,http://b:2/m")
     with pytest.raises(ConfigError, match="no model"):
         split_endpoints("http://a:1/m,http://b:2")
+
+
+async def test_a_benchmark_model_may_list_several_endpoints(two_servers):
+    from bench_models import right
+    from rlm_engine.bench import BenchRunner, select_models
+    a, b = two_servers
+    for server in (a, b):
+        server.script("m", right())
+    models = select_models(no_local=True, no_cloud_auto=True, ollama=[f"{a.url}/m,{b.url}/m"])
+    assert len(models) == 1 and models[0].provider == "ollama"
+    runner = BenchRunner(models, lines=100, trials=2, seed=1, modes=("rlm", "direct"))
+    results = await runner.run(save=False)
+    assert [r.accuracy for r in results.rows] == [1.0, 1.0]
+    assert a.requests_for("m") and b.requests_for("m")

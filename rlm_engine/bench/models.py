@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from ..specs import PROVIDERS, parse_spec
+from ..specs import PROVIDERS, parse_spec, split_endpoints
 
 DEFAULT_LOCAL = ("qwen3:0.6b", "qwen3:1.7b")
 
@@ -37,8 +37,14 @@ def _ollama(model: str, host: Optional[str]) -> BenchModel:
 
 
 def model_for(spec: str, ollama_host: Optional[str] = None) -> BenchModel:
-    """One model from its spec (raises ConfigError, one line, for a bad spec)."""
-    return _ollama(spec.strip(), ollama_host)
+    """One model from its spec (raises ConfigError, one line, for a bad spec). A
+    multi-endpoint spec (``http://a:11434/m,http://b:11434/m``) is one model whose calls
+    take turns across its endpoints."""
+    spec = spec.strip()
+    if "," in spec:
+        parts = [parse_spec(p) for p in split_endpoints(spec)]
+        return BenchModel(spec, ",".join(p.label for p in parts), parts[0].provider.name)
+    return _ollama(spec, ollama_host)
 
 
 def select_models(*, ollama: Sequence[str] = (), ollama_host: Optional[str] = None,
@@ -47,7 +53,7 @@ def select_models(*, ollama: Sequence[str] = (), ollama_host: Optional[str] = No
     chosen: list[BenchModel] = []
     local = ([] if no_local else list(DEFAULT_LOCAL)) + list(ollama)
     for m in local:
-        chosen.append(_ollama(m, ollama_host))
+        chosen.append(model_for(m, ollama_host))
     if not no_cloud_auto:
         for p in PROVIDERS.values():
             if p.key_env and os.environ.get(p.key_env) and p.default_model:

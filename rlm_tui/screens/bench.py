@@ -29,7 +29,7 @@ from ..bench_view import best_rows, cell_style, cells, draw_chart, fit_columns, 
 from .replay import ReplayScreen
 
 TRIAL_COLUMNS = ("lines", "trial", "status", "correct", "answer", "expected", "s", "tokens",
-                 "note")
+                 "cost", "note")
 MODE_CYCLE = (("rlm", "direct"), ("rlm",), ("direct",))
 
 
@@ -83,7 +83,7 @@ class BenchScreen(Screen):
         with Horizontal(id="bench-setup"):
             yield Input(placeholder="add a model: qwen3:4b, openai:gpt-4o-mini … (Enter)",
                         id="bench-add")
-            yield Input(placeholder="lengths: 1000,10000 (Enter)", id="bench-lengths")
+            yield Input(placeholder="lengths, e.g. 1000,10000,100000 (Enter)", id="bench-lengths")
         table = DataTable(id="bench-table", cursor_type="row", zebra_stripes=True)
         table.border_title = "Models × modes"
         yield table
@@ -173,6 +173,7 @@ class BenchScreen(Screen):
     def action_edit_lengths(self) -> None:
         box = self.query_one("#bench-lengths", Input)
         box.value = ",".join(str(n) for n in self.results.lengths)
+        box.cursor_position = len(box.value)
         box.focus()
 
     def action_cycle_modes(self) -> None:
@@ -328,7 +329,8 @@ class BenchScreen(Screen):
             values = (f"{t.lines:,}", str(t.trial), t.status,
                       Text(correct, style="green" if t.correct else "red"),
                       (t.answer or "")[:30], t.expected[:30], f"{t.seconds:.1f}",
-                      f"{t.prompt_tokens + t.completion_tokens:,}", note[:70])
+                      f"{t.prompt_tokens + t.completion_tokens:,}",
+                      "—" if t.cost is None else f"${t.cost:.4f}", note[:70])
             if rebuild:
                 trials.add_row(*values, key=str(n))
             else:

@@ -56,9 +56,10 @@ async def test_table_fills_in_while_running_then_matches_the_saved_json(ollama):
         # the best accuracy is highlighted
         table = screen.query_one("#bench-table")
         assert "bold" in str(table.get_cell("right · rlm", "accuracy").style)
-        # no "start" offered once it ran
-        assert "bench_start" not in [b.binding.id for b in app.active_bindings.values()
-                                     if b.enabled]
+        # no "start" offered once it ran, and Esc now closes rather than stops
+        shown = [b.binding.id for b in app.active_bindings.values() if b.enabled]
+        assert "bench_start" not in shown and "bench_stop" not in shown
+        assert "bench_close" in shown
         # a trial opens in the step-through view
         screen.query_one("#bench-trials").focus()
         await pilot.press("enter")
@@ -172,6 +173,8 @@ async def test_escape_stops_a_run_and_keeps_what_finished(ollama):
     app = RLMApp(Session.create(Settings(model="wrong")), first_screen=screen)
     async with app.run_test(size=(160, 40)) as pilot:
         await until(pilot, lambda: runner.results.rows[0].done >= 1)
+        shown = [b.binding.id for b in app.active_bindings.values() if b.enabled]
+        assert "bench_stop" in shown and "bench_close" not in shown
         await pilot.press("escape")
         await until(pilot, lambda: not screen.running)
         row = runner.results.rows[0]

@@ -277,3 +277,17 @@ def test_models_and_lengths_change_before_the_start_only():
     assert runner.remove_model("a") and [r.key for r in runner.results.rows] == ["b · direct"]
     with pytest.raises(ValueError):
         runner.configure(modes=("bogus",))
+
+
+def test_results_saved_before_modes_and_lengths_still_open(tmp_path):
+    old = {"format": "rlm-tui-bench", "version": 1, "task": "niah", "lines": 500, "trials": 1,
+           "seed": 4, "parallel": 1, "started_at": 1.0, "elapsed": 2.0, "stopped": False,
+           "models": [{"model": "m", "spec": "m", "provider": "ollama", "status": "done",
+                       "trials": [{"trial": 1, "status": "completed", "correct": True,
+                                   "answer": "1", "expected": "1", "seconds": 1.5}]}]}
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(old))
+    res = load_results(path)
+    assert res.lengths == [500] and res.modes == ("rlm",)
+    row = res.rows[0]
+    assert (row.mode, row.trials[0].lines, row.accuracy) == ("rlm", 500, 1.0)

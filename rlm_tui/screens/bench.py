@@ -54,7 +54,9 @@ class AccuracyChart(PlotextPlot):
 
 class BenchScreen(Screen):
     BINDINGS = [
-        Binding("escape,q", "stop_or_close", "Stop / close", id="bench_stop"),
+        # one key, two meanings: only the one that applies is shown (check_action)
+        Binding("escape,q", "stop", "Stop", id="bench_stop"),
+        Binding("escape,q", "close", "Close", id="bench_close"),
         Binding("s", "start", "Start", id="bench_start"),
         Binding("a", "add_model", "Add model", id="bench_add"),
         Binding("delete,d", "remove_model", "Remove model", id="bench_remove"),
@@ -75,6 +77,7 @@ class BenchScreen(Screen):
         self.shown_row = -1
         self.columns: list[str] = []
         self.status_width = 40
+        self.shown_values: dict[int, tuple] = {}  # the trials table's rows as last drawn
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self):
@@ -126,6 +129,10 @@ class BenchScreen(Screen):
             return self.editable and bool(self.results.rows)
         if action in ("add_model", "remove_model", "edit_lengths", "cycle_modes"):
             return self.editable
+        if action == "stop":
+            return self.running
+        if action == "close":
+            return not self.running
         return True
 
     def on_resize(self) -> None:
@@ -243,13 +250,14 @@ class BenchScreen(Screen):
         if self.running and self.runner is not None:
             self.runner.stop()
 
-    def action_stop_or_close(self) -> None:
-        if isinstance(self.focused, Input):
-            self.query_one("#bench-table", DataTable).focus()
-            return
+    def action_stop(self) -> None:
         if self.running and self.runner is not None:
             self.runner.stop()
             self.notify("stopping: finished trials are kept")
+
+    def action_close(self) -> None:
+        if isinstance(self.focused, Input):  # Esc in a setup box: back to the table
+            self.query_one("#bench-table", DataTable).focus()
             return
         if self.exit_on_close:
             self.app.exit()
@@ -323,6 +331,7 @@ class BenchScreen(Screen):
         if rebuild:
             trials.border_title = f"Trials of {row.model.label} · {row.mode} (Enter opens one)"
             trials.clear()
+            self.shown_values = {}
         for n, t in enumerate(row.trials):
             correct = "—" if t.correct is None else ("✓" if t.correct else "✗")
             note = t.error or (t.cut if t.cut.startswith("cut") else "")
@@ -331,6 +340,9 @@ class BenchScreen(Screen):
                       (t.answer or "")[:30], t.expected[:30], f"{t.seconds:.1f}",
                       f"{t.prompt_tokens + t.completion_tokens:,}",
                       "—" if t.cost is None else f"${t.cost:.4f}", note[:70])
+            if self.shown_values.get(n) == values:
+                continue  # unchanged since the last tick: nothing to redraw
+            self.shown_values[n] = values
             if rebuild:
                 trials.add_row(*values, key=str(n))
             else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from rlm_engine.bench import BenchResults, ModelRow
+from rlm_engine.bench import BenchResults, ModelRow, wilson
 
 COLUMNS = ("model", "mode", "provider", "accuracy", "95% CI", "trials", "mean s", "median s",
            "iters", "tokens in", "tokens out", "cost / time", "errors", "status")
@@ -32,44 +32,71 @@ def status_text(row: ModelRow, tick: int = 0, reason: bool = True) -> str:
     return row.status
 
 
-def cost_text(row: ModelRow) -> str:
+def row_stats(row: ModelRow) -> dict:
+    """Everything a row shows, in one pass over its trials (the screen redraws every row at
+    each tick, and a row may hold hundreds of trials)."""
+    finished = [t for t in row.trials if t.status in ("completed", "failed")]
+    n = len(finished)
+    right = sum(1 for t in finished if t.correct)
+    times = sorted(t.seconds for t in finished)
+    costs = [t.cost for t in row.trials if t.cost is not None]
+    middle = n // 2
+    return {
+        "done": n, "right": right, "accuracy": right / n if n else None,
+        "interval": wilson(right, n),
+        "mean": sum(times) / n if n else None,
+        "median": (times[middle] if n % 2 else (times[middle - 1] + times[middle]) / 2)
+        if n else None,
+        "iters": sum(t.iterations for t in finished) / n if n else None,
+        "tokens_in": sum(t.prompt_tokens for t in row.trials),
+        "tokens_out": sum(t.completion_tokens for t in row.trials),
+        "errors": sum(1 for t in row.trials if t.status == "failed" or t.error),
+        "cost": sum(costs) if costs else None,
+        "time": sum(t.seconds for t in row.trials),
+    }
+
+
+def cost_text(row: ModelRow, st: Optional[dict] = None) -> str:
     """Dollars for a cloud model with a known price; a local model's (or an unpriced one's)
     time spent on its trials instead."""
-    if row.cost is not None:
-        return f"${row.cost:.4f}"
+    st = st or row_stats(row)
+    if st["cost"] is not None:
+        return f"${st['cost']:.4f}"
     if row.model.provider == "ollama":
-        return f"{row.total_time:.1f} s" if row.done else "—"
-    return "— (no price)" if row.done else "—"
+        return f"{st['time']:.1f} s" if st["done"] else "—"
+    return "— (no price)" if st["done"] else "—"
 
 
-def interval_text(row: ModelRow) -> str:
-    ci = row.interval
+def interval_text(ci: Optional[tuple[float, float]]) -> str:
     return "—" if ci is None else f"{ci[0]:.0%}–{ci[1]:.0%}"
 
 
 def cells(row: ModelRow, tick: int = 0, reason: bool = True) -> dict[str, str]:
-    acc = row.accuracy
+    st = row_stats(row)
+    acc = st["accuracy"]
     return {
         "model": row.model.label, "mode": row.mode, "provider": row.model.provider,
-        "accuracy": "—" if acc is None else f"{acc:.0%}", "95% CI": interval_text(row),
-        "trials": f"{row.done}/{len(row.trials)}", "mean s": _num(row.mean_time, ".1f"),
-        "median s": _num(row.median_time, ".1f"), "iters": _num(row.mean_iterations, ".1f"),
-        "tokens in": f"{row.tokens_in:,}", "tokens out": f"{row.tokens_out:,}",
-        "cost / time": cost_text(row), "errors": str(row.errors),
+        "accuracy": "—" if acc is None else f"{acc:.0%}", "95% CI": interval_text(st["interval"]),
+        "trials": f"{st['done']}/{len(row.trials)}", "mean s": _num(st["mean"], ".1f"),
+        "median s": _num(st["median"], ".1f"), "iters": _num(st["iters"], ".1f"),
+        "tokens in": f"{st['tokens_in']:,}", "tokens out": f"{st['tokens_out']:,}",
+        "cost / time": cost_text(row, st), "errors": str(st["errors"]),
         "status": status_text(row, tick, reason),
     }
 
 
 def ranking_values(row: ModelRow) -> dict[str, Optional[float]]:
-    return {"accuracy": row.accuracy, "mean s": row.mean_time, "median s": row.median_time,
-            "iters": row.mean_iterations}
+    st = row_stats(row)
+    return {"accuracy": st["accuracy"], "mean s": st["mean"], "median s": st["median"],
+            "iters": st["iters"]}
 
 
 def best_rows(rows: list[ModelRow]) -> dict[str, set[int]]:
     """For each ranked column, the indexes of the rows holding its best value."""
     out: dict[str, set[int]] = {}
+    ranked = [ranking_values(r) for r in rows]
     for col, higher in RANKED.items():
-        values = [(ranking_values(r)[col], i) for i, r in enumerate(rows)]
+        values = [(ranked[i][col], i) for i in range(len(rows))]
         values = [(v, i) for v, i in values if v is not None]
         if not values:
             continue
@@ -84,17 +111,18 @@ def cell_style(col: str, row: ModelRow, best: bool) -> str:
         return "red"
     if col == "errors" and row.errors:
         return "yellow"
-    return "bold green" if best and row.done else ""
+    return "bold green" if best and any(t.finished for t in row.trials) else ""
 
 
-def fit_columns(rows: list[ModelRow], width: int, tick: int = 0) -> list[str]:
+def fit_columns(rows: list[ModelRow], width: int, tick: int = 0,
+                shown: Optional[list[dict[str, str]]] = None) -> list[str]:
     """The columns that fit in `width` cells, in table order: the least important are dropped
     first (PRIORITY), and the status column is always kept. A failed row's reason gets room
     first by dropping the four least important columns; past that, it is cut."""
     widths = {name: len(name) for name in COLUMNS}
     status = len("status")
-    for row in rows:
-        for name, value in cells(row, tick).items():
+    for values in shown if shown is not None else [cells(row, tick) for row in rows]:
+        for name, value in values.items():
             if name == "status":
                 status = max(status, len(value))
             else:
@@ -154,9 +182,11 @@ def series(results: BenchResults) -> list[tuple[str, list[int], list[float]]]:
     return out
 
 
-# one (plotext color, marker) per line; the same names are Rich colors, for the legend
-STYLES = (("green", "•"), ("red", "x"), ("cyan", "o"), ("magenta", "+"), ("yellow", "*"),
-          ("blue", "#"), ("white", "@"), ("orange", "%"))
+# one (plotext color, the same as a Rich color for the legend, marker) per line
+STYLES = (("green", "green", "•"), ("red", "red", "x"), ("cyan", "cyan", "o"),
+          ("magenta", "magenta", "+"), ("orange", "dark_orange", "*"), ("blue", "blue", "#"),
+          ("green+", "bright_green", "@"), ("red+", "bright_red", "%"),
+          ("cyan+", "bright_cyan", "&"), ("white", "white", "="))
 
 
 def draw_chart(plt, results: BenchResults) -> None:
@@ -172,7 +202,7 @@ def draw_chart(plt, results: BenchResults) -> None:
     for i, (_label, xs, ys) in enumerate(series(results)):
         if not xs:
             continue
-        color, marker = STYLES[i % len(STYLES)]
+        color, _rich, marker = STYLES[i % len(STYLES)]
         if len(xs) == 1:
             plt.scatter(xs, ys, marker=marker, color=color)
         else:
@@ -187,7 +217,7 @@ def legend(results: BenchResults):
     for i, (label, xs, _ys) in enumerate(series(results)):
         if not xs:  # no finished trial yet (or a model that failed): no line to name
             continue
-        color, marker = STYLES[i % len(STYLES)]
+        _plotext, color, marker = STYLES[i % len(STYLES)]
         if text:
             text.append("   ")
         text.append(f"{marker} {label}", style=color)

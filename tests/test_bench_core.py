@@ -291,3 +291,13 @@ def test_results_saved_before_modes_and_lengths_still_open(tmp_path):
     assert res.lengths == [500] and res.modes == ("rlm",)
     row = res.rows[0]
     assert (row.mode, row.trials[0].lines, row.accuracy) == ("rlm", 500, 1.0)
+
+
+def test_every_chart_line_style_is_a_color_both_libraries_know():
+    from plotext._dict import colors as plotext_colors
+    from rich.color import Color
+    from rlm_tui.bench_view import STYLES
+    for plotext_color, rich_color, marker in STYLES:
+        assert plotext_color in plotext_colors and len(marker) == 1
+        Color.parse(rich_color)  # raises for a name Rich does not know
+    assert len({m for _p, _r, m in STYLES}) == len(STYLES)

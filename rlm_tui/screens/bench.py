@@ -41,15 +41,17 @@ class AccuracyChart(PlotextPlot):
         self.results = results
         self.drawn: Optional[tuple] = None
 
-    def update_from(self, results: BenchResults) -> None:
+    def update_from(self, results: BenchResults) -> bool:
+        """Redraw if an accuracy changed; True if it did."""
         self.results = results
         key = tuple((row.key, tuple(row.accuracy_at(n) for n in results.lengths))
                     for row in results.rows) + (tuple(results.lengths),)
         if key == self.drawn:
-            return
+            return False
         self.drawn = key
         draw_chart(self.plt, results)
         self.refresh()
+        return True
 
 
 class BenchScreen(Screen):
@@ -78,6 +80,7 @@ class BenchScreen(Screen):
         self.columns: list[str] = []
         self.status_width = 40
         self.shown_values: dict[int, tuple] = {}  # the trials table's rows as last drawn
+        self.drawn_cells: dict[tuple, tuple] = {}  # (row key, column) -> (text, style)
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self):
@@ -140,29 +143,28 @@ class BenchScreen(Screen):
         self.call_after_refresh(self.rebuild_table)
 
     def rebuild_table(self) -> None:
-        self._fit_columns(force=True)
-        self.refresh_table()
+        self.refresh_table(force=True)
 
-    def _fit_columns(self, force: bool = False) -> None:
+    def _fit_columns(self, shown: list[dict[str, str]], force: bool = False) -> None:
         """The table's columns for its width (the least important dropped first, as values
         grow), rebuilt only when that set changes or rows were added or removed."""
         table = self.query_one("#bench-table", DataTable)
         width = (table.size.width or self.app.size.width) - 4
-        columns = fit_columns(self.results.rows, width, self.tick_count)
+        columns = fit_columns(self.results.rows, width, self.tick_count, shown)
         keys = [row.key for row in self.results.rows]
-        if not force and columns == self.columns and \
-                keys == [str(k.value) for k in table.rows]:
+        same_rows = keys == [str(k.value) for k in table.rows]
+        if not force and columns == self.columns and same_rows:
             return
-        others = sum(max([len(c)] + [len(cells(r)[c]) for r in self.results.rows]) + 2
+        others = sum(max([len(c)] + [len(values[c]) for values in shown]) + 2
                      for c in columns if c != "status")
         self.status_width = max(12, width - others - 2)
-        if columns != self.columns or keys != [str(k.value) for k in table.rows]:
+        if columns != self.columns or not same_rows:
             self.columns = columns
+            self.drawn_cells = {}
             table.clear(columns=True)
             for name in columns:
                 table.add_column(name, key=name)
-            for row in self.results.rows:
-                values = cells(row, self.tick_count)
+            for row, values in zip(self.results.rows, shown):
                 table.add_row(*(values[c] for c in columns), key=row.key)
 
     # -- before the start: models, lengths, modes ------------------------------------------
@@ -283,19 +285,22 @@ class BenchScreen(Screen):
         return "ready: s starts · a adds a model · Del removes · l lengths · m modes" \
             if self.editable else "waiting"
 
-    def refresh_table(self) -> None:
+    def refresh_table(self, force: bool = False) -> None:
         if not self.is_attached:
             return
-        self._fit_columns()
+        shown = [cells(row, self.tick_count) for row in self.results.rows]
+        self._fit_columns(shown, force)
         table = self.query_one("#bench-table", DataTable)
         best = best_rows(self.results.rows)
-        for i, row in enumerate(self.results.rows):
-            values = cells(row, self.tick_count)
+        for i, (row, values) in enumerate(zip(self.results.rows, shown)):
             for col in self.columns:
                 style = cell_style(col, row, i in best.get(col, ()))
                 text = values[col]
                 if col == "status" and len(text) > self.status_width:
                     text = text[:self.status_width - 1] + "…"
+                if self.drawn_cells.get((row.key, col)) == (text, style):
+                    continue  # unchanged: no redraw
+                self.drawn_cells[(row.key, col)] = (text, style)
                 try:
                     table.update_cell(row.key, col, Text(text, style=style), update_width=True)
                 except Exception:  # noqa: BLE001 - the row went away while being redrawn
@@ -314,8 +319,8 @@ class BenchScreen(Screen):
             line += f" · saved {r.path.name}"
         style = "red" if state == "failed" else ("yellow" if state.startswith("ready") else "")
         self.query_one("#bench-eta", Static).update(Text(line, style=style))
-        self.query_one("#bench-chart", AccuracyChart).update_from(r)
-        self.query_one("#bench-legend", Static).update(legend(r))
+        if self.query_one("#bench-chart", AccuracyChart).update_from(r):
+            self.query_one("#bench-legend", Static).update(legend(r))
         self.show_trials(max(0, self.shown_row))
 
     def show_trials(self, index: int) -> None:

@@ -115,7 +115,7 @@ def cell_style(col: str, row: ModelRow, best: bool) -> str:
 
 
 def fit_columns(rows: list[ModelRow], width: int, tick: int = 0,
-                shown: Optional[list[dict[str, str]]] = None) -> list[str]:
+                shown: Optional[list[dict[str, str]]] = None, pad: int = 2) -> list[str]:
     """The columns that fit in `width` cells, in table order: the least important are dropped
     first (PRIORITY), and the status column is always kept. A failed row's reason gets room
     first by dropping the four least important columns; past that, it is cut."""
@@ -131,9 +131,9 @@ def fit_columns(rows: list[ModelRow], width: int, tick: int = 0,
     for status_cap, floor in ((48, len(PRIORITY) - 4), (24, 4)):
         widths["status"] = min(status, status_cap)
         keep = list(PRIORITY)
-        while len(keep) > floor and sum(widths[n] + 2 for n in keep) > width:
+        while len(keep) > floor and sum(widths[n] + pad for n in keep) > width:
             keep.pop()
-        if sum(widths[n] + 2 for n in keep) <= width:
+        if sum(widths[n] + pad for n in keep) <= width:
             break
     return [n for n in COLUMNS if n in keep]
 
@@ -144,14 +144,14 @@ def bench_table(rows: list[ModelRow], width: int = 200):
     from rich.table import Table
     from rich.text import Text
 
-    columns = fit_columns(rows, width - 2)
+    shown = [cells(row, reason=False) for row in rows]
+    columns = fit_columns(rows, width - 1, shown=shown, pad=3)  # a cell: padding and a border
     table = Table(title="rlm-tui benchmark: one row per model and mode", header_style="bold")
     for name in columns:
         table.add_column(name, justify="right" if name in RIGHT else "left",
                          no_wrap=name != "status")
     best = best_rows(rows)
-    for i, row in enumerate(rows):
-        values = cells(row, reason=False)
+    for i, (row, values) in enumerate(zip(rows, shown)):
         table.add_row(*(Text(values[c], style=cell_style(c, row, i in best.get(c, ())))
                         for c in columns))
     return table

@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
 def add_bench_args(sub) -> None:
     from rlm_engine.bench import TASK_KINDS
 
-    from .bench_cli import add_limit_args, lengths_arg
+    from .bench_cli import _positive, add_limit_args, lengths_arg
 
     b = sub.add_parser("bench", help="compare models on long-context tasks, live",
                        description="Run every model on the same seeded tasks, as an RLM and "
@@ -97,7 +97,7 @@ def add_bench_args(sub) -> None:
     b.add_argument("--mode", choices=("rlm", "direct", "both"), default="both",
                    help="rlm: the model as an RLM; direct: the whole haystack in one prompt, "
                         "cut to --num-ctx; both (default): the comparison")
-    b.add_argument("--num-ctx", type=int, default=Settings.num_ctx, metavar="TOKENS",
+    b.add_argument("--num-ctx", type=_positive(int), default=Settings.num_ctx, metavar="TOKENS",
                    help=f"the model's context window: Ollama's num_ctx, and where the direct "
                         f"mode cuts the haystack ({Settings.num_ctx})")
     b.add_argument("--trials", type=int, default=3, help="trials per model, mode and length (3)")

@@ -70,3 +70,22 @@ def test_bench_screen_finished(snap_compare, size, monkeypatch):
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=ready)
+
+
+def test_bench_screen_before_the_start(snap_compare, monkeypatch):
+    """As the palette opens it: the session's model, RLM vs direct, the setup boxes and the
+    keys that change the models, lengths and modes before `s` starts."""
+    from rlm_engine.bench import BenchRunner
+    from rlm_engine.bench.models import model_for
+    monkeypatch.setenv("RLM_TUI_CONFIG_DIR", "/nonexistent-config")
+    runner = BenchRunner([model_for("qwen3:1.7b"), model_for("openai:gpt-4o-mini")],
+                         lines=[1000, 10000], trials=3, seed=42, modes=("rlm", "direct"),
+                         num_ctx=32768)
+    screen = BenchScreen(runner, autostart=False)
+    app = RLMApp(Session.create(Settings(model="qwen3:1.7b")), first_screen=screen)
+
+    async def ready(pilot):
+        await until(pilot, lambda: bool(screen.columns))
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=ready)

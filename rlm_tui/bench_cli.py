@@ -132,6 +132,8 @@ def print_report(results: BenchResults, width: Optional[int] = None) -> None:
                   f"{results.elapsed:.1f} s" + (" · stopped early" if results.stopped else ""),
                   highlight=False)
     console.print(results.totals(), highlight=False)
+    for line in cost_lines(results):
+        console.print(line, highlight=False)
     for row in results.rows:
         if row.status == "failed":
             console.print(f"[red]{row.model.label} ({row.mode}): {row.reason}[/]", markup=True,
@@ -140,6 +142,22 @@ def print_report(results: BenchResults, width: Optional[int] = None) -> None:
             console.print(f"{row.model.label} (direct): {cut}", highlight=False)
     if results.path:
         console.print(f"saved {results.path}", highlight=False)
+
+
+def cost_lines(results: BenchResults) -> list[str]:
+    """Per model: its dollars in all (cloud, with a known price) or its time (local)."""
+    out = []
+    for label in dict.fromkeys(row.model.label for row in results.rows):
+        rows = [r for r in results.rows if r.model.label == label]
+        costs = {r.mode: r.cost for r in rows if r.cost is not None}
+        if costs:
+            parts = " · ".join(f"{mode} ${c:.4f}" for mode, c in costs.items())
+            out.append(f"{label}: ${sum(costs.values()):.4f} in all ({parts})")
+        elif rows[0].model.provider == "ollama" and any(r.done for r in rows):
+            parts = " · ".join(f"{r.mode} {r.total_time:.1f} s" for r in rows)
+            out.append(f"{label}: local, {sum(r.total_time for r in rows):.1f} s in all "
+                       f"({parts})")
+    return out
 
 
 async def headless(runner: BenchRunner) -> BenchResults:

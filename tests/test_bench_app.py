@@ -219,6 +219,7 @@ def test_headless_report_by_length_with_its_chart_and_cut(ollama, tmp_path):
     assert "accuracy (%) against context length" in p.stdout
     assert "• right · rlm   x right · direct" in p.stdout  # the chart's legend
     assert "right (direct): cut to the first" in p.stdout and "of 3,000 lines" in p.stdout
+    assert "right: local, " in p.stdout and "s in all (rlm " in p.stdout
     rows = out.read_text().splitlines()
     assert len(rows) == 1 + 4 and {r.split(",")[4:6][0] for r in rows[1:]} == {"rlm", "direct"}
 

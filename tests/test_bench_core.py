@@ -249,6 +249,13 @@ async def test_cloud_trials_cost_dollars_from_the_price_table(fake, monkeypatch)
             assert t.cost == pytest.approx((t.prompt_tokens * 1000 + t.completion_tokens * 2000)
                                            / 1e6)
         assert row.cost == pytest.approx(sum(t.cost for t in row.trials))
+    from rlm_tui.bench_cli import cost_lines
+    from rlm_tui.bench_view import cells
+    total = sum(r.cost for r in results.rows)
+    assert cost_lines(results) == [f"openai:m: ${total:.4f} in all (rlm "
+                                   f"${results.rows[0].cost:.4f} · direct "
+                                   f"${results.rows[1].cost:.4f})"]
+    assert cells(results.rows[0])["cost / time"] == f"${results.rows[0].cost:.4f}"
     shipped, problem = load_prices()
     assert problem is None and shipped["openai:gpt-4o-mini"].input > 0
 

@@ -120,7 +120,7 @@ def session_runner(settings) -> BenchRunner:
 def print_report(results: BenchResults, width: Optional[int] = None) -> None:
     from rich.console import Console
 
-    from .bench_view import accuracy_by_length, bench_table, text_chart
+    from .bench_view import accuracy_by_length, bench_table, text_chart, verdicts
 
     width = width or max(120, shutil.get_terminal_size((120, 24)).columns)
     console = Console(width=width)
@@ -132,6 +132,8 @@ def print_report(results: BenchResults, width: Optional[int] = None) -> None:
                   f"{results.elapsed:.1f} s" + (" · stopped early" if results.stopped else ""),
                   highlight=False)
     console.print(results.totals(), highlight=False)
+    for line in verdicts(results):
+        console.print(line, highlight=False, style="bold")
     for line in cost_lines(results):
         console.print(line, highlight=False)
     for row in results.rows:

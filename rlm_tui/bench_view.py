@@ -254,3 +254,73 @@ def accuracy_by_length(results: BenchResults):
             values.append(f"{right / len(done):.0%} ({right}/{len(done)})" if done else "—")
         table.add_row(f"{row.model.label} · {row.mode}", *values)
     return table
+
+
+def verdicts(results: BenchResults, short: bool = False) -> list[str]:
+    """The answer to "does RLM help my model, and from what length on?", one line per model
+    run in both modes, from the lengths where both have finished trials. RLM "helps from L
+    on" when it is more accurate at L and at least as accurate at every longer length; when
+    the two 95% intervals overlap there, the line says the difference is within noise."""
+    out = []
+    for label in dict.fromkeys(row.model.label for row in results.rows):
+        verdict = verdict_for(results, label, short)
+        if verdict:
+            out.append(f"{label}: {verdict}")
+    return out
+
+
+def verdict_for(results: BenchResults, label: str, short: bool = False) -> str:
+    """The verdict for one model (without its name), or "" without data in both modes."""
+    modes = {r.mode: r for r in results.rows if r.model.label == label}
+    if set(modes) != {"rlm", "direct"}:
+        return ""
+    rlm, direct = modes["rlm"], modes["direct"]
+    both = [n for n in results.lengths
+            if rlm.accuracy_at(n) is not None and direct.accuracy_at(n) is not None]
+    if not both:
+        return ""
+    start = None
+    for i, n in enumerate(both):
+        if all(rlm.accuracy_at(m) >= direct.accuracy_at(m) for m in both[i:]) and \
+                rlm.accuracy_at(n) > direct.accuracy_at(n):
+            start = n
+            break
+    if start is None:
+        return "RLM never wins here" if short else \
+            "RLM does not beat direct at the lengths measured"
+    a, b = rlm.accuracy_at(start), direct.accuracy_at(start)
+    ra = [t for t in rlm.at(start) if t.finished]
+    da = [t for t in direct.at(start) if t.finished]
+    ci_r = wilson(sum(1 for t in ra if t.correct), len(ra))
+    ci_d = wilson(sum(1 for t in da if t.correct), len(da))
+    noise = bool(ci_r and ci_d and ci_r[0] <= ci_d[1])
+    if short:  # the screen's form, for the narrow space under the chart
+        where = "everywhere" if start == both[0] else f"from {short_length(start)}"
+        return f"RLM wins {where} ({a:.0%} vs {b:.0%}" + (", noise)" if noise else ")")
+    where = "at every length measured" if start == both[0] else f"from {start:,} lines on"
+    return (f"RLM beats direct {where} ({a:.0%} vs {b:.0%} at {start:,} lines"
+            + ("; within noise at this many trials)" if noise else ")"))
+
+
+def screen_legend(results: BenchResults):
+    """The screen's compact legend: one line per model with its modes' markers, then its
+    short verdict ("• rlm x direct qwen3:1.7b: RLM wins from 10k (100% vs 67%)")."""
+    from rich.text import Text
+
+    text = Text()
+    lines = series(results)
+    for label in dict.fromkeys(row.model.label for row in results.rows):
+        marks = [(i, row.mode) for i, row in enumerate(results.rows)
+                 if row.model.label == label and lines[i][1]]
+        if not marks:
+            continue
+        if text:
+            text.append("\n")
+        for i, mode in marks:
+            _plotext, color, marker = STYLES[i % len(STYLES)]
+            text.append(f"{marker} {mode} ", style=color)
+        text.append(label)
+        verdict = verdict_for(results, label, short=True)
+        if verdict:
+            text.append(f": {verdict}", style="bold")
+    return text or Text("no finished trial yet", style="dim")

@@ -94,7 +94,7 @@ async def test_chart_grows_a_line_per_model_and_mode_as_trials_finish(ollama):
         # what the chart drew is what the results say
         assert chart.drawn[0][1] == (1.0, 1.0)
         legend = str(screen.query_one("#bench-legend").render())
-        assert "right · rlm" in legend and "right · direct" in legend
+        assert "• rlm x direct right" in legend
 
 
 async def test_palette_benchmark_starts_from_the_session_models_and_can_change_them(ollama):

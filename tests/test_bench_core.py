@@ -308,3 +308,31 @@ def test_every_chart_line_style_is_a_color_both_libraries_know():
         assert plotext_color in plotext_colors and len(marker) == 1
         Color.parse(rich_color)  # raises for a name Rich does not know
     assert len({m for _p, _r, m in STYLES}) == len(STYLES)
+
+
+def test_the_verdict_says_from_what_length_rlm_helps():
+    from rlm_engine.bench import BenchModel, BenchResults, ModelRow, TrialResult
+    from rlm_tui.bench_view import verdicts
+
+    def row(model, mode, right_at, n=20):
+        return ModelRow(model, mode, [
+            TrialResult(trial=i + 1, mode=mode, lines=length, status="completed",
+                        correct=i < right_at[length] * n)
+            for length in (1000, 10000, 100000) for i in range(n)])
+
+    m, other = BenchModel("m", "m", "ollama"), BenchModel("o", "o", "ollama")
+    res = BenchResults("niah", [1000, 10000, 100000], 20, 1, 1, modes=("rlm", "direct"), rows=[
+        row(m, "rlm", {1000: 0.9, 10000: 0.9, 100000: 0.85}),
+        row(m, "direct", {1000: 1.0, 10000: 0.3, 100000: 0.0}),
+        row(other, "rlm", {1000: 0.5, 10000: 0.5, 100000: 0.5}),
+        row(other, "direct", {1000: 0.6, 10000: 0.6, 100000: 0.6})])
+    assert verdicts(res) == [
+        "m: RLM beats direct from 10,000 lines on (90% vs 30% at 10,000 lines)",
+        "o: RLM does not beat direct at the lengths measured"]
+    few = BenchResults("niah", [1000, 10000, 100000], 3, 1, 1, modes=("rlm", "direct"), rows=[
+        row(m, "rlm", {1000: 1, 10000: 1, 100000: 1}, n=3),
+        row(m, "direct", {1000: 1, 10000: 2 / 3, 100000: 1 / 3}, n=3)])
+    assert verdicts(res, short=True) == ["m: RLM wins from 10k (90% vs 30%)",
+                                         "o: RLM never wins here"]
+    assert verdicts(few) == ["m: RLM beats direct from 10,000 lines on (100% vs 67% at "
+                             "10,000 lines; within noise at this many trials)"]

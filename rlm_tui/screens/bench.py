@@ -25,7 +25,7 @@ from rlm_engine.bench.models import model_for
 from rlm_engine.errors import RLMError
 from rlm_engine.replay import RecordedRun
 
-from ..bench_view import best_rows, cell_style, cells, draw_chart, fit_columns, legend
+from ..bench_view import best_rows, cell_style, cells, draw_chart, fit_columns, screen_legend
 from .replay import ReplayScreen
 
 TRIAL_COLUMNS = ("lines", "trial", "status", "correct", "answer", "expected", "s", "tokens",
@@ -320,7 +320,7 @@ class BenchScreen(Screen):
         style = "red" if state == "failed" else ("yellow" if state.startswith("ready") else "")
         self.query_one("#bench-eta", Static).update(Text(line, style=style))
         if self.query_one("#bench-chart", AccuracyChart).update_from(r):
-            self.query_one("#bench-legend", Static).update(legend(r))
+            self.query_one("#bench-legend", Static).update(screen_legend(r))
         self.show_trials(max(0, self.shown_row))
 
     def show_trials(self, index: int) -> None:

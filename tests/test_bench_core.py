@@ -208,7 +208,9 @@ async def test_direct_mode_sends_the_haystack_cut_to_num_ctx_and_says_so(ollama)
 
 async def test_trial_time_limit_holds_in_both_modes(ollama):
     from fake_llm_server import Reply
-    ollama.fake.script("slow", lambda messages: Reply(text="FINAL(1)", first_delay=3.0))
+    # the reply would take 20 s: ending long before that is the limit at work, however busy
+    # the machine (no tight timing here)
+    ollama.fake.script("slow", lambda messages: Reply(text="FINAL(1)", first_delay=20.0))
     runner = BenchRunner(select_models(no_local=True, no_cloud_auto=True, ollama=["slow"]),
                          lines=50, trials=1, seed=1, modes=("rlm", "direct"), max_timeout=0.5)
     results = await runner.run()
@@ -216,7 +218,7 @@ async def test_trial_time_limit_holds_in_both_modes(ollama):
         trial = row.trials[0]
         assert trial.status == "failed" and trial.correct is False, row.mode
         assert "time limit of 0.5 s" in trial.error
-        assert trial.seconds < 2.5
+        assert trial.seconds < 15
         assert row.status == "done" and row.errors == 1
 
 

@@ -324,3 +324,17 @@ def screen_legend(results: BenchResults):
         if verdict:
             text.append(f": {verdict}", style="bold")
     return text or Text("no finished trial yet", style="dim")
+
+
+def cut_summary(results: BenchResults) -> str:
+    """What the direct mode was shown, where it was cut: "direct sees 33% of 30k, 3% of 300k"
+    ("" when nothing was cut)."""
+    shown: dict[int, float] = {}
+    for row in results.rows:
+        for t in row.trials:
+            if t.mode == "direct" and t.shown is not None and t.shown < 1:
+                shown[t.lines] = min(shown.get(t.lines, 1.0), t.shown)
+    if not shown:
+        return ""
+    return "direct sees " + ", ".join(f"{shown[n]:.0%} of {short_length(n)}"
+                                       for n in sorted(shown))

@@ -195,6 +195,7 @@ async def test_direct_mode_sends_the_haystack_cut_to_num_ctx_and_says_so(ollama)
                                  f"({len(shown) / 2000:.0%}) to fit num_ctx 3,000")
             # right exactly when the needle survived the cut
             assert trial.correct == (trial.expected in prompt)
+            assert trial.shown == round(len(shown) / 2000, 4)
         assert prompt.rstrip().endswith("Answer with the number only.")
     assert all(t.correct for t in direct_row.at(100)) and rlm_row.accuracy == 1.0
     saved = json.loads(results.path.read_text())
@@ -204,6 +205,9 @@ async def test_direct_mode_sends_the_haystack_cut_to_num_ctx_and_says_so(ollama)
     again = load_results(results.path)
     assert [r.accuracy for r in again.rows] == [r.accuracy for r in results.rows]
     assert again.rows[1].trials[3].cut == direct_row.trials[3].cut
+    from rlm_tui.bench_view import cut_summary
+    least = min(t.shown for t in direct_row.at(2000))
+    assert cut_summary(again) == f"direct sees {least:.0%} of 2k"
 
 
 async def test_trial_time_limit_holds_in_both_modes(ollama):

@@ -53,6 +53,7 @@ class TrialResult:
     error: Optional[str] = None
     trajectory: Optional[str] = None
     cut: str = ""  # direct mode: what of the haystack the model was shown
+    shown: Optional[float] = None  # direct mode: the share of the haystack's lines shown
     cost: Optional[float] = None  # dollars, for a cloud model with a known price
 
     @property

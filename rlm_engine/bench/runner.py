@@ -237,6 +237,7 @@ class BenchRunner:
         num_ctx = self.results.num_ctx
         prompt = direct_prompt(task, num_ctx)
         trial.cut = prompt.statement(num_ctx)
+        trial.shown = round(prompt.kept_lines / max(1, prompt.total_lines), 4)
         trial.iterations = 1
         try:
             client = make_client(row.model.spec, host=opts.get("host"), options=ClientOptions(

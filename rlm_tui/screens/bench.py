@@ -25,7 +25,8 @@ from rlm_engine.bench.models import model_for
 from rlm_engine.errors import RLMError
 from rlm_engine.replay import RecordedRun
 
-from ..bench_view import best_rows, cell_style, cells, draw_chart, fit_columns, screen_legend
+from ..bench_view import (best_rows, cell_style, cells, cut_summary, draw_chart, fit_columns,
+                          screen_legend)
 from .replay import ReplayScreen
 
 TRIAL_COLUMNS = ("lines", "trial", "status", "correct", "answer", "expected", "s", "tokens",
@@ -315,6 +316,9 @@ class BenchScreen(Screen):
             f"{state} · {r.totals()} · elapsed {elapsed:.1f} s"
         if eta is not None and self.running:
             line += f" · ETA {eta:.0f} s"
+        cut = cut_summary(r)
+        if cut:
+            line += f" · {cut}"
         if r.path is not None and not self.running:
             line += f" · saved {r.path.name}"
         style = "red" if state == "failed" else ("yellow" if state.startswith("ready") else "")

@@ -9,7 +9,7 @@ the widget (a 10 MB print stays responsive); the whole output is in the run's tr
 from __future__ import annotations
 
 import time
-from typing import Optional
+from typing import Any, Optional
 
 from rich.syntax import Syntax
 from rich.text import Text
@@ -47,13 +47,22 @@ class SubCallView(Collapsible):
         body = Static(Text(f"prompt ({prompt_chars:,} chars): {prompt[:300]}", style="dim"),
                       classes="subcall-body")
         super().__init__(body, title=self._label_for("…"), collapsed=True, classes="subcall")
+        self._result: Optional[tuple] = None
+
+    def on_mount(self) -> None:
+        if self._result is not None:  # finished before it was mounted
+            self.finish(*self._result)
 
     def _label_for(self, tail: str) -> str:
         preview = " ".join(self.prompt.split())[:40]
         return f"llm_query → {self.model}: {preview!r} {tail}"
 
     def finish(self, answer: str, error: Optional[str], tokens: int, seconds: float) -> None:
+        """Show the result; before the view is mounted it is kept and shown on mount."""
         self.answer = answer
+        self._result = (answer, error, tokens, seconds)
+        if not self.is_mounted:
+            return
         if error:
             self.title = self._label_for(f"✗ {error[:60]}")
             self.add_class("failed")
@@ -90,6 +99,7 @@ class BlockView(Step, Vertical, can_focus=True):
     def on_mount(self) -> None:
         self.refresh_header()
         self._show_code()
+        self.flush()
 
     def set_code(self, code: str) -> None:
         if code != self.code:
@@ -112,7 +122,9 @@ class BlockView(Step, Vertical, can_focus=True):
         self._pending.append((stream, text))
 
     def flush(self) -> None:
-        if not self._pending:
+        """Write pending output to the log; before the view is mounted (its log does not
+        exist yet) the output stays pending, and on_mount writes it."""
+        if not self._pending or not self.is_mounted:
             return
         pending, self._pending = self._pending, []
         log = self.query_one(RichLog)
@@ -165,6 +177,9 @@ class ReplView(VerticalScroll):
         super().__init__(**kw)
         # lookups by key, not DOM queries (cheap however much output is shown)
         self.blocks: dict[tuple[tuple[int, int], int], BlockView] = {}
+        # views being mounted: whoever asks for one waits for the same mount, so no caller
+        # gets a view whose children (output log, sub-call list) do not exist yet
+        self._mounting: dict[tuple[tuple[int, int], int], Any] = {}
         self.subcalls: dict[str, SubCallView] = {}
         self.child_homes: dict[str, object] = {}  # child run id -> where its view goes
         self.child_runs: dict[str, ChildRunView] = {}
@@ -185,23 +200,39 @@ class ReplView(VerticalScroll):
         return self.blocks.get((step, index))
 
     async def block(self, step: tuple[int, int], index: int) -> BlockView:
-        found = self.blocks.get((step, index))
+        """The view of a block, mounted (made and mounted on first use). Two callers (the
+        streaming parser's timer and the event stream) may ask at once: both wait for the
+        one mount."""
+        key = (step, index)
+        found = self.blocks.get(key)
         if found is None:
             found = BlockView(index)
             found.tag(*step)
             found.display = self.limit is None or step <= self.limit
-            self.blocks[(step, index)] = found
-            await self.mount(found)
+            self.blocks[key] = found
+            self._mounting[key] = self.mount(found)
+        await self._mounted(found)
         return found
+
+    async def _mounted(self, view: BlockView) -> None:
+        """Wait until `view`'s mount (started by `block`) is complete."""
+        key = (view.step, view.index)
+        mounting = self._mounting.get(key)
+        if mounting is not None:
+            await mounting
+            if view.is_mounted:
+                self._mounting.pop(key, None)
 
     async def drop(self, block: BlockView) -> None:
         self.blocks.pop((block.step, block.index), None)
+        self._mounting.pop((block.step, block.index), None)
         await block.remove()
 
     async def add_subcall(self, block: BlockView, view: SubCallView) -> None:
         self.subcalls[view.call_id] = view
         if view.child_run_id:
             self.child_homes[view.child_run_id] = view
+        await self._mounted(block)  # its sub-call list exists once it is mounted
         await block.query_one(".subcalls").mount(view)
 
     async def show_child_event(self, e) -> None:
@@ -248,6 +279,7 @@ class ReplView(VerticalScroll):
 
     async def clear(self) -> None:
         self.blocks.clear()
+        self._mounting.clear()
         self.subcalls.clear()
         self.child_homes.clear()
         self.child_runs.clear()

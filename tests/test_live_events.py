@@ -1,0 +1,104 @@
+"""No live event is lost: the llm_query scenario, run many times while another process burns
+a core, shows every block's stdout and every sub-call's usage line on the live screen.
+
+The issue it guards against was a race between the event stream and widget mounting (a
+block view handed out before it was mounted, so output or a sub-call went to a widget
+without children); timing decided it, hence the repetitions under load. No timed assertion:
+the burner is only there to widen any race window.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from fake_llm_server import Reply
+from app_helpers import make_app, run_to_end
+from rlm_tui.widgets.repl_view import BlockView, SubCallView
+
+RUNS = 8
+BURN = "import time\nend = time.monotonic() + 120\nwhile time.monotonic() < end:\n    pass\n"
+
+
+@pytest.fixture
+def cpu_burner():
+    """A process spinning on a core for the test's length (at most two minutes)."""
+    proc = subprocess.Popen([sys.executable, "-c", BURN])
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
+def script(fake, runs: int) -> None:
+    root = []
+    for _ in range(runs):
+        root += [
+            Reply(text="First I look.\n```repl\nwords = context.split()\nprint(len(words))\n```\n",
+                  chunk_size=4),
+            Reply(text="Now a sub-call.\n```repl\nsummary = llm_query('sum up: ' + context)\n"
+                       "print(summary)\n```\n", chunk_size=4),
+            Reply(text="FINAL(three words, summarised)"),
+        ]
+    fake.script("root", root)
+    fake.script("sub", [Reply(text="a tiny summary", prompt_tokens=5, completion_tokens=3)]
+                * runs)
+
+
+def shown_output(block: BlockView) -> str:
+    """The text the block's output log holds on screen (its rendered lines)."""
+    from textual.widgets import RichLog
+    log = block.query_one(RichLog)
+    return "\n".join(strip.text for strip in log.lines) if log.display else ""
+
+
+async def test_every_live_output_and_usage_line_reaches_the_screen(ollama, tmp_path, cpu_burner):
+    script(ollama.fake, RUNS)
+    ctx = tmp_path / "words.txt"
+    ctx.write_text("alpha beta gamma")
+    for n in range(RUNS):  # a fresh app each time: the race is at the start of a screen's life
+        app = make_app(recursive="sub", context=ctx)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await run_to_end(pilot, f"question {n}")
+            assert app.session.current.result.status == "completed"
+            blocks = {b.step: b for b in app.screen.query(BlockView)}
+            first, second = blocks[(0, 1)], blocks[(0, 2)]
+            assert first.state == second.state == "done"
+            assert shown_output(first).strip() == "3", f"run {n}: block 1 output lost"
+            assert shown_output(second).strip() == "a tiny summary", \
+                f"run {n}: block 2 output lost"
+            subs = list(second.query(SubCallView))
+            assert len(subs) == 1, f"run {n}: the sub-call view is missing"
+            assert "✓ 8 tok" in str(subs[0].title), f"run {n}: usage line lost: {subs[0].title}"
+
+
+async def test_a_block_asked_for_twice_at_once_is_handed_out_mounted():
+    """The root of the lost events: the streaming parser's timer and the event stream ask
+    for the same block view at once; the second must not get it before it is mounted."""
+    import asyncio
+
+    from textual.app import App
+
+    from rlm_tui.widgets.repl_view import ReplView
+
+    class Host(App):
+        def compose(self):
+            yield ReplView()
+
+    app = Host()
+    async with app.run_test() as pilot:
+        repl = app.query_one(ReplView)
+        first = asyncio.ensure_future(repl.block((0, 1), 0))
+        await asyncio.sleep(0)  # the first caller is now waiting for the mount
+        view = await repl.block((0, 1), 0)
+        assert view.is_mounted and view.query(".subcalls")  # its children exist
+        view.start("x = llm_query('hi')")
+        await repl.add_subcall(view, SubCallView("c1", "sub", "hi", 2))
+        view.add_output("stdout", "hello\n")
+        view.finish(0.5, None, False)
+        repl.subcall("c1").finish("answer", None, 8, 0.1)
+        assert await first is view
+        await pilot.pause()
+        assert shown_output(view) == "hello"
+        assert "✓ 8 tok" in str(repl.subcall("c1").title)

@@ -8,7 +8,12 @@ write the trajectory, emit the events. Prints the median and its parts:
   code       CodeBlockStarted -> CodeBlockFinished (worker round trip)
   loop       everything else (parsing, feedback, events, trajectory writes)
 
+With --protocol openai the root model is reached through the official `openai` client (the
+OpenAI-compatible path) instead of Ollama's; several --iterations values show whether the
+overhead stays flat as the history grows.
+
 Usage: python benchmarks/loop_overhead.py [--iterations 200] [--runs 3] [--profile]
+       python benchmarks/loop_overhead.py --protocol openai --iterations 10 40 100
 """
 
 from __future__ import annotations
@@ -50,8 +55,8 @@ def start_server(n: int) -> tuple[subprocess.Popen, str]:
     return proc, f"http://127.0.0.1:{port}"
 
 
-async def one_run(n: int) -> list[ev.Event]:
-    rlm = RLM(model="bench", max_iterations=n + 1)
+async def one_run(n: int, model: str = "bench") -> list[ev.Event]:
+    rlm = RLM(model=model, max_iterations=n + 1)
     run = rlm.start("benchmark", "some context")
     events = [e async for e in run]
     await rlm.aclose()
@@ -79,24 +84,20 @@ def split(events: list[ev.Event]) -> dict[str, list[float]]:
     return out
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--iterations", type=int, default=200)
-    ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--profile", action="store_true")
-    args = ap.parse_args()
-    n = args.iterations
-    os.environ["RLM_TUI_DATA_DIR"] = tempfile.mkdtemp(prefix="rlm-bench-")
+def measure(n: int, runs: int, protocol: str, profile: bool) -> dict[str, list[float]]:
     parts: dict[str, list[float]] = {"total": [], "backend": [], "code": [], "loop": []}
-    for _ in range(args.runs):
+    model = "bench" if protocol == "ollama" else "openai:bench"
+    for _ in range(runs):
         proc, url = start_server(n)
         os.environ["OLLAMA_HOST"] = url
+        os.environ["OPENAI_BASE_URL"] = url + "/v1"
+        os.environ["OPENAI_API_KEY"] = "sk-loopback"
         try:
-            if args.profile:
+            if profile:
                 prof = cProfile.Profile()
                 prof.enable()
-            events = asyncio.run(one_run(n))
-            if args.profile:
+            events = asyncio.run(one_run(n, model))
+            if profile:
                 prof.disable()
                 s = io.StringIO()
                 pstats.Stats(prof, stream=s).sort_stats("cumulative").print_stats(25)
@@ -106,12 +107,29 @@ def main() -> None:
             proc.wait()
         for k, v in split(events).items():
             parts[k].extend(v)
-    print("loop overhead per iteration, zero-latency loopback Ollama, code run in the worker")
-    print(f"{args.runs} runs x {n} iterations ({len(parts['total'])} measured)")
-    for k in ("total", "backend", "code", "loop"):
-        v = sorted(parts[k])
-        print(f"  {k:8s} median {statistics.median(v) * 1000:6.2f} ms   "
-              f"p90 {v[int(len(v) * 0.9)] * 1000:6.2f} ms")
+    return parts
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--iterations", type=int, nargs="+", default=[200])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--protocol", choices=("ollama", "openai"), default="ollama")
+    ap.add_argument("--profile", action="store_true")
+    args = ap.parse_args()
+    os.environ["RLM_TUI_DATA_DIR"] = tempfile.mkdtemp(prefix="rlm-bench-")
+    print(f"loop overhead per iteration, zero-latency loopback {args.protocol} fake server, "
+          f"code run in the worker")
+    for n in args.iterations:
+        parts = measure(n, args.runs, args.protocol, args.profile)
+        print(f"{args.runs} runs x {n} iterations ({len(parts['total'])} measured)")
+        for k in ("total", "backend", "code", "loop"):
+            v = sorted(parts[k])
+            # the last tenth of the iterations: what the overhead has grown to by the end
+            tail = sorted(v for i, v in enumerate(parts[k]) if i % n >= n - max(1, n // 10))
+            print(f"  {k:8s} median {statistics.median(v) * 1000:6.2f} ms   "
+                  f"p90 {v[int(len(v) * 0.9)] * 1000:6.2f} ms   "
+                  f"last tenth median {statistics.median(tail) * 1000:6.2f} ms")
 
 
 if __name__ == "__main__":

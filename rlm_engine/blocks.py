@@ -7,6 +7,7 @@ A mixin of `Run`: it uses the run's REPL, its limits and its `emit`.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Optional
 
 from . import events as ev
@@ -89,11 +90,13 @@ class BlocksMixin:
             return await self._subcalls(iteration, index, request)
 
         self.emit(ev.CodeBlockStarted, iteration=iteration, index=index, code=code)
+        started = time.monotonic()
         try:
             res = await self._repl.execute(code, on_output=on_output, on_query=on_query)
         except asyncio.CancelledError:
-            self.emit(ev.CodeBlockFinished, iteration=iteration, index=index, duration=0.0,
-                      error="cancelled", output_chars=capture.total,
+            # a cancelled block keeps the time it ran
+            self.emit(ev.CodeBlockFinished, iteration=iteration, index=index,
+                      duration=round(time.monotonic() - started, 6), error="cancelled", output_chars=capture.total,
                       output_file=spool.close())
             raise
         finally:

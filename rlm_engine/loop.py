@@ -106,7 +106,12 @@ class Run(BlocksMixin, SubCallsMixin):
 
     @property
     def elapsed(self) -> float:
-        return time.monotonic() - self._t0 if self._task is not None else 0.0
+        """Seconds since the run started; once it has ended, its total time (stopped)."""
+        if self._task is None:
+            return 0.0
+        if self._task.done():
+            return self.state.total_time or self.state.last_t
+        return time.monotonic() - self._t0
 
     def start(self) -> "Run":
         if self._task is None:

@@ -21,6 +21,7 @@ class RecordedRun:
         self.state = RunState()
         for e in events:
             self.state.apply(e)
+        self.interrupted = self.state.close_interrupted()
         start = self.state.started
         if start is None:
             self.warnings.append("the file holds no run_started event")

@@ -42,6 +42,7 @@ class BlockRecord:
     restarted: bool = False
     output_file: Optional[str] = None
     done: bool = False
+    started_t: float = 0.0
     sub_calls: list[SubCallRecord] = field(default_factory=list)
 
 
@@ -123,6 +124,7 @@ class RunState:
         self.reason: Optional[str] = None
         self.total_time = 0.0
         self.last_t = 0.0
+        self.finished = False  # RunFinished seen
 
     # -- queries ---------------------------------------------------------------------------
     @property
@@ -155,6 +157,26 @@ class RunState:
             trajectory_path=trajectory_path, iteration_log=self.iterations,
         )
 
+    def close_interrupted(self) -> bool:
+        """For events that stop before the run's closing RunFinished (its app was killed,
+        or the file was cut): the run is 'interrupted' (unless it had already answered or
+        failed), and each block or sub-call still open ends there, with the time it ran up to
+        the last event. Returns whether the run was interrupted."""
+        if self.finished or self.started is None:
+            return False
+        if self.status == "running":
+            self.status, self.reason = "interrupted", "interrupted"
+        for it in self.iterations:
+            for b in it.blocks:
+                if b.code and not b.done:
+                    b.done, b.error = True, "interrupted"
+                    b.duration = max(0.0, self.last_t - b.started_t)
+                for call in b.sub_calls:
+                    if not call.done:
+                        call.done, call.error = True, "interrupted"
+        self.total_time = self.last_t
+        return True
+
     def _count(self, model: str, usage: Usage, seconds: float) -> None:
         current = self.by_model.get(model) or ModelUsage(model)
         self.by_model[model] = current.add(usage, seconds)
@@ -183,7 +205,8 @@ class RunState:
         self._count(e.model, e.usage, e.duration)
 
     def _on_code_block_started(self, e: ev.CodeBlockStarted) -> None:
-        self.block(e.iteration, e.index).code = e.code
+        b = self.block(e.iteration, e.index)
+        b.code, b.started_t = e.code, e.t
 
     def _on_code_output(self, e: ev.CodeOutput) -> None:
         b = self.block(e.iteration, e.index)
@@ -227,3 +250,4 @@ class RunState:
     def _on_run_finished(self, e: ev.RunFinished) -> None:
         self.total_time = e.total_time
         self.status = e.status
+        self.finished = True

@@ -13,8 +13,9 @@ def make_app(model="root", recursive=None, context=None, **settings) -> RLMApp:
                   context)
 
 
-async def until(pilot, condition, timeout: float = 15.0) -> None:
-    """Let the app run until `condition()` holds (fails the test after `timeout`)."""
+async def until(pilot, condition, timeout: float = 60.0) -> None:
+    """Let the app run until `condition()` holds (fails the test after `timeout`: a guard
+    against a hang, not a time limit; it is long because the cores are shared)."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:

@@ -15,7 +15,7 @@ import sys
 import pytest
 
 from fake_llm_server import Reply
-from app_helpers import make_app, run_to_end
+from app_helpers import make_app, run_to_end, until
 from rlm_tui.widgets.repl_view import BlockView, SubCallView
 
 RUNS = 8
@@ -102,3 +102,46 @@ async def test_a_block_asked_for_twice_at_once_is_handed_out_mounted():
         await pilot.pause()
         assert shown_output(view) == "hello"
         assert "✓ 8 tok" in str(repl.subcall("c1").title)
+
+
+async def test_a_long_live_run_holds_a_bounded_window_of_widgets(ollama):
+    """30 iterations keep about as many widgets as 14; the folded ones come back when
+    stepped to, and End returns to the newest."""
+    from rlm_tui.screens.run_view import WINDOW
+    from rlm_tui.widgets.conversation import AssistantMessage, Notice
+    from rlm_tui.widgets.timeline import Timeline
+    from rlm_tui.widgets.variables import VariablesTable
+
+    def steps(n):
+        return [Reply(text=f"Step {i}.\n```repl\nv{i} = {i}\nprint('step', {i})\n```\n")
+                for i in range(1, n)] + [Reply(text="FINAL(end)")]
+
+    counts = {}
+    for n in (WINDOW + 2, 30):
+        ollama.fake.script("root", steps(n))
+        app = make_app(max_iterations=n + 1)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await run_to_end(pilot, "long")
+            screen = app.screen
+            counts[n] = len(screen.query("*"))
+            drawn = sorted(m.iteration for m in screen.query(AssistantMessage))
+            assert drawn == list(range(n - WINDOW + 1, n + 1))
+            assert len(screen.query_one(Timeline).steps) == n
+            folded = [w for w in screen.query(Notice) if "folded" in w.text]
+            assert folded and f"iterations 1–{n - WINDOW}" in folded[0].text
+            if n == 30:
+                screen.query_one(Timeline).select((0, 2))
+                await until(pilot, lambda: screen.selected == (0, 2))
+                await pilot.pause()
+                shown = [m.iteration for m in screen.query(AssistantMessage) if m.display]
+                assert shown == [1, 2]
+                assert [b.output for b in screen.query(BlockView) if b.step == (0, 2)] == \
+                    ["step 2\n"]
+                assert [v.name for v in screen.query_one(VariablesTable).vars] == [
+                    "context", "v1", "v2"]
+                await pilot.press("ctrl+t", "end")
+                await until(pilot, lambda: screen.selected is None)
+                await pilot.pause()
+                drawn = sorted(m.iteration for m in screen.query(AssistantMessage))
+                assert drawn == list(range(n - WINDOW + 1, n + 1))
+    assert counts[30] <= counts[WINDOW + 2] * 1.2

@@ -1,7 +1,14 @@
 """OpenAI and the OpenAI-compatible providers (Together, Groq, Fireworks, OpenRouter).
 
 One client class, through the official `openai` package: streaming chat completions with
-``stream_options.include_usage`` so the last chunk carries the token counts. Providers that
+``stream_options.include_usage`` so the last chunk carries the token counts.
+
+The request goes through the client's documented `post` (its way to send a body as it is,
+"Making custom/undocumented requests" in the SDK's README) rather than
+`chat.completions.create`: `create` walks every message of the history to transform it on
+each request, which made the loop's overhead grow with the iteration count (8.6 ms per
+iteration at 40 iterations, 28 ms by 100). Our messages are plain JSON already. Retries,
+timeouts, auth, errors and the typed chunk stream are the client's, as before. Providers that
 stream reasoning as ``reasoning_content`` or ``reasoning`` on the delta get it shown as thinking.
 """
 
@@ -10,6 +17,7 @@ from __future__ import annotations
 from typing import Any, AsyncIterator, Optional
 
 import openai
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from ..specs import redact_url
 from ..usage import Usage
@@ -41,9 +49,12 @@ class OpenAICompatClient(ChatClient):
             kwargs["temperature"] = self.options.temperature
         if self.options.max_tokens:
             kwargs["max_tokens"] = self.options.max_tokens
-        stream = await self.sdk().chat.completions.create(
-            model=self.model, messages=messages, stream=True,
-            stream_options={"include_usage": True}, **kwargs,
+        body = {"model": self.model, "messages": messages, "stream": True,
+                "stream_options": {"include_usage": True}, **kwargs}
+        stream = await self.sdk().post(
+            "/chat/completions", body=body, cast_to=ChatCompletion, stream=True,
+            stream_cls=openai.AsyncStream[ChatCompletionChunk],
+            options={"security": {"bearer_auth": True}},
         )
         async for chunk in stream:
             for choice in chunk.choices or ():

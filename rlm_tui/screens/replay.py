@@ -12,15 +12,15 @@ from typing import Optional
 
 from textual.binding import Binding
 
+from rlm_engine import events as ev
 from rlm_engine.replay import RecordedRun
 
-from ..widgets.conversation import Notice, UserMessage
+from ..figures import plural
 from ..widgets.timeline import Timeline
 from ..widgets.variables import VariablesTable
 from .run_view import RunView
 
 SPEEDS = (1, 2, 4, 8, 16, 0)  # 0: instant
-WINDOW = 12  # iterations that get widgets at once when the run is shown in one go
 
 
 class ReplayScreen(RunView):
@@ -59,49 +59,46 @@ class ReplayScreen(RunView):
         for warning in self.recorded.warnings:
             self.notify(warning, severity="warning", timeout=8)
 
-    def window_around(self, iteration: Optional[int]) -> Optional[tuple[int, int]]:
-        """The iterations to draw so that `iteration` (None: the last) is among them."""
-        total = len(self.recorded.state.iterations)
-        if total <= WINDOW:
-            return None
-        last = total if iteration is None else iteration
-        hi = min(total, max(last + WINDOW // 2, WINDOW))
-        return max(1, hi - WINDOW + 1), hi
+    def events_of(self, r: int) -> list:
+        return self.recorded.events
 
-    async def render_run(self, paced: bool, around: Optional[int] = None) -> None:
-        """Show the run from the start, at once or at its recorded pace; shown at once, a
-        long run gets widgets for a window of iterations around `around` (None: the end)."""
-        self.window = None if paced else self.window_around(around)
-        self._dirty.clear()
-        await self.conversation.clear()
-        await self.repl.clear()
-        self.query_one(Timeline).clear_all()
-        self.query_one(VariablesTable).show(())
+    def keep(self, r, e) -> None:
+        """A recorded run has its events already."""
+
+    async def render_run(self, paced: bool, around: Optional[tuple[int, int]] = None) -> None:
+        """Show the run from the start: at once (the window of steps around `around`, None:
+        the end), or at its recorded pace, the window following as in a live run."""
         self.selected = None
-        self.conversation.limit = self.repl.limit = None
-        await self.conversation.add(UserMessage(self.recorded.prompt), 0, 0)
-        if self.window is not None and self.window[0] > 1:
-            await self.conversation.add(Notice(
-                f"iterations 1–{self.window[0] - 1} are drawn when you step to them "
-                f"([ or the timeline)", "cancel"), 0, 0)
-        last = 0.0
-        for e in self.recorded.events:
-            if paced and self.speed:
-                delay = min(2.0, max(0.0, e.t - last) / self.speed)
-                if delay > 0.002:
-                    await asyncio.sleep(delay)
-            last = e.t
-            await self.show_event(self.recorded, 0, e)
-        await self.conversation.flush()
-        for block in self.repl.blocks.values():
-            block.flush()
+        self.query_one(VariablesTable).show(())
+        if not paced:
+            timeline = self.query_one(Timeline)  # every step (a stopped play left some out)
+            for e in self.recorded.events:
+                if isinstance(e, ev.IterationStarted) and not e.depth:
+                    timeline.add((0, e.iteration))
+            await self.redraw(around)
+        else:
+            self.query_one(Timeline).clear_all()
+            await self.clear_panes()
+            last = 0.0
+            for e in self.recorded.events:
+                if self.speed:
+                    delay = min(2.0, max(0.0, e.t - last) / self.speed)
+                    if delay > 0.002:
+                        await asyncio.sleep(delay)
+                last = e.t
+                await self.show_event(self.recorded, 0, e)
+            await self.conversation.flush()
+            for block in self.repl.blocks.values():
+                block.flush()
+            await self._close_interrupted()
         self.refresh_usage()
         self.show_replay_status()
 
     def show_replay_status(self) -> None:
         st = self.recorded.state
         speed = f"{self.speed}x" if self.speed else "instant"
-        self.set_status(f"replay (read-only) · {st.status} · {len(st.iterations)} iterations · "
+        self.set_status(f"replay (read-only) · {st.status} · "
+                        f"{plural(len(st.iterations), 'iteration')} · "
                         f"{self.recorded.elapsed:.1f} s · p play ({speed}) · [ ] step · Esc closes",
                         "cyan")
 
@@ -121,19 +118,12 @@ class ReplayScreen(RunView):
             self.playing = False
 
     async def on_timeline_selected(self, message: Timeline.Selected) -> None:
-        """Stepping outside the drawn window draws the window around the new step first."""
-        step = message.step
-        it = None if step is None else step[1]
-        wanted = self.window_around(it)
-        if self.window is not None and wanted != self.window and not self.playing:
-            inside = it is not None and self.window[0] <= it <= self.window[1]
-            at_end = it is None and self.window[1] == len(self.recorded.state.iterations)
-            if not (inside or at_end):
-                await self.render_run(paced=False, around=it)
-                timeline = self.query_one(Timeline)
-                timeline.selected = step
-                timeline.render_cells()
-        super().on_timeline_selected(message)
+        if self.playing:  # the window follows the play; stepping waits for it to stop
+            self.selected = message.step
+            self.conversation.show_until(message.step)
+            self.repl.show_until(message.step)
+            return
+        await super().on_timeline_selected(message)
 
     def action_speed(self, delta: int) -> None:
         self.speed_index = max(0, min(len(SPEEDS) - 1, self.speed_index + delta))

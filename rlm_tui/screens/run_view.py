@@ -8,10 +8,21 @@ iteration keeps updating while you look at an earlier one.
 
 A view holds "runs": live `Run`s or `RecordedRun`s. Both offer `state`, `model`,
 `recursive_model`, `max_iterations`, `done` and `elapsed`.
+
+Bounded widgets, one mechanism for live and replay: only a window of `WINDOW` timeline
+steps has widgets. Following a live run (or a replay playing), the window slides: each new
+iteration drops the widgets of the oldest one. Stepping outside the window redraws the
+panes for a window around the chosen step, by passing that window's events through the
+same `show_event` (a recorded run has its events; for a live run the view keeps them,
+without the streamed deltas, which the reply's own event repeats, and with each block's
+output kept up to `KEEP_OUTPUT_CHARS` for redrawing). Widget count and the cost of showing
+one event so stay flat however long the run is.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any, Optional
 
 from rich.text import Text
@@ -24,13 +35,19 @@ from rlm_engine import events as ev
 from rlm_engine import parsing
 from rlm_engine.usage import ModelUsage
 
+from ..figures import iteration_label, plural
 from ..widgets.conversation import (
-    AssistantMessage, Conversation, FeedbackNote, FinalAnswerView, Notice)
+    AssistantMessage, Conversation, FeedbackNote, FinalAnswerView, Notice, UserMessage)
 from ..widgets.repl_view import ReplView, SubCallView
 from ..widgets.timeline import Timeline
 from ..widgets.usage import UsagePanel
 from ..widgets.variables import VariablesTable
 from .modals import HelpScreen, TextViewer
+
+WINDOW = 12  # timeline steps that have widgets at once
+SLICE_SECONDS = 0.04  # of event handling between two frames
+KEEP_OUTPUT_CHARS = 200_000  # per block, of a live run's output kept for redrawing
+Step = tuple[int, int]
 
 
 class RunView(Screen):
@@ -44,15 +61,21 @@ class RunView(Screen):
     ]
 
     status_text = ""
-    # iterations (lo, hi) that get widgets; None: all. A long recorded run shows a window
-    # around the step being looked at, so it opens fast however long it is.
-    window: Optional[tuple[int, int]] = None
 
     def __init__(self) -> None:
         super().__init__()
         self.selected: Optional[tuple[int, int]] = None
         self.backend_problem: Optional[str] = None
         self._dirty: set[AssistantMessage] = set()
+        # the steps that have widgets: from `lo` to `hi` (None: to the newest, following)
+        self.window_lo: Step = (0, 0)
+        self.window_hi: Optional[Step] = None
+        self._draw = asyncio.Lock()  # the event stream and a redraw take turns
+        self._kept: dict[int, list[ev.Event]] = {}  # live runs' events, for redrawing
+        self._kept_out: dict[tuple, int] = {}
+        self._partial: dict[tuple, list[str]] = {}  # the streaming reply, for redrawing
+        self._folded: Optional[Notice] = None
+        self._redrawing = False
 
     # -- what a subclass provides ----------------------------------------------------------
     @property
@@ -66,6 +89,40 @@ class RunView(Screen):
     def live_repl(self) -> Any:
         """A ReplSession to fetch a variable's full value from, when the view is live."""
         return None
+
+    def events_of(self, r: int) -> list[ev.Event]:
+        """Run `r`'s events to redraw it from (a recorded run overrides this)."""
+        kept = list(self._kept.get(r, ()))
+        for (run_idx, it, kind), parts in self._partial.items():
+            if run_idx == r and parts:
+                cls = ev.TokenDelta if kind == "text" else ev.ThinkingDelta
+                kept.append(cls(iteration=it, text="".join(parts),
+                                run_id=kept[0].run_id if kept else ""))
+        return kept
+
+    def keep(self, r: int, e: ev.Event) -> None:
+        """Remember a live event for redrawing: the streamed deltas only until the reply's
+        own event repeats them, a block's output up to KEEP_OUTPUT_CHARS."""
+        if isinstance(e, (ev.TokenDelta, ev.ThinkingDelta)):
+            if not e.depth:
+                kind = "text" if isinstance(e, ev.TokenDelta) else "thinking"
+                self._partial.setdefault((r, e.iteration, kind), []).append(e.text)
+            return
+        if isinstance(e, ev.ReplyFinished) and not e.depth:
+            self._partial.pop((r, e.iteration, "text"), None)
+            self._partial.pop((r, e.iteration, "thinking"), None)
+        if isinstance(e, ev.CodeOutput):
+            key = (e.run_id, e.iteration, e.index)
+            size = self._kept_out.get(key, 0)
+            if size >= KEEP_OUTPUT_CHARS:
+                return
+            self._kept_out[key] = size + len(e.text)
+        self._kept.setdefault(r, []).append(e)
+
+    def forget_kept(self) -> None:
+        self._kept.clear()
+        self._kept_out.clear()
+        self._partial.clear()
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self):
@@ -107,20 +164,96 @@ class RunView(Screen):
         self.query_one("#status", Static).update(Text(text, style=style))
 
     # -- events to panes -------------------------------------------------------------------
-    async def show_event(self, run, r: int, e: ev.Event) -> None:
+    async def show_event(self, run, r: int, e: ev.Event, keep: bool = True) -> None:
+        """Show one event of run `r` (keeping it for redraws when `keep`)."""
+        if keep:
+            self.keep(r, e)
+        async with self._draw:
+            await self._show(run, r, e)
+
+    async def show_events(self, run, r: int, batch: list[ev.Event]) -> None:
+        """Show the events that arrived together (a display behind a fast run gets many at
+        once). Following the newest step, iterations that would leave the window before
+        the batch ends are not drawn at all: only the timeline learns of them, and they are
+        drawn when stepped to, like any step outside the window."""
+        for e in batch:
+            self.keep(r, e)
+        cutoff: Optional[Step] = None
+        if self.selected is None and self.window_hi is None:
+            starts = [(r, e.iteration) for e in batch
+                      if isinstance(e, ev.IterationStarted) and not e.depth]
+            if len(starts) > WINDOW:
+                cutoff = starts[-WINDOW]
+        timeline = self.query_one(Timeline)
+        pending = iter(batch)
+        more = True
+        while more and self.is_attached:
+            # a slice of the batch at most SLICE_SECONDS long with layout and painting held
+            # (one layout for the lot, not one per mounted widget); then a frame, and keys
+            with self.app.batch_update():
+                end = time.monotonic() + SLICE_SECONDS
+                while time.monotonic() < end:
+                    e = next(pending, None)
+                    if e is None:
+                        more = False
+                        break
+                    try:
+                        async with self._draw:
+                            step = self._step_of(run, r, e)
+                            if cutoff is not None and step is not None and step < cutoff:
+                                self._timeline_only(timeline, r, e)
+                            else:
+                                await self._show(run, r, e)
+                    except Exception as exc:  # noqa: BLE001 - a display bug must not stop the run
+                        self.log.error(f"display of {e.kind} failed: {exc!r}")
+            if more:
+                await self.next_frame()
+
+    async def next_frame(self) -> None:
+        """Wait until the screen has been refreshed (at most a tenth of a second)."""
+        painted = asyncio.Event()
+        self.call_after_refresh(painted.set)
+        try:
+            await asyncio.wait_for(painted.wait(), 0.1)
+        except asyncio.TimeoutError:
+            pass
+
+    @staticmethod
+    def _step_of(run, r: int, e: ev.Event) -> Optional[Step]:
+        """The timeline step an event of the root run belongs to (None: no one step)."""
+        if e.depth:
+            return None
+        if isinstance(e, ev.RunStarted):
+            return (r, 0)
+        if isinstance(e, (ev.RunFailed, ev.RunCancelled)):
+            return (r, len(run.state.iterations))
+        it = getattr(e, "iteration", None)
+        return None if it is None else (r, it)
+
+    def in_window(self, step: Step) -> bool:
+        return self.window_lo <= step and (self.window_hi is None or step <= self.window_hi)
+
+    async def _show(self, run, r: int, e: ev.Event) -> None:
         if e.depth:  # a child run (rlm_query): a tree under the call that started it
             await self.repl.show_child_event(e)
             return
         conv, repl = self.conversation, self.repl
         timeline = self.query_one(Timeline)
         it = getattr(e, "iteration", None)
-        if self.window is not None and it is not None and \
-                not self.window[0] <= it <= self.window[1]:
+        if isinstance(e, (ev.RunFailed, ev.RunCancelled)):
+            it = len(run.state.iterations)
+        if isinstance(e, ev.IterationStarted) and self.window_hi is None:
+            await self._slide((r, e.iteration))
+        if it is not None and not self.in_window((r, it)):
             self._timeline_only(timeline, r, e)
             return
-        if isinstance(e, ev.IterationStarted):
+        if isinstance(e, ev.RunStarted):
+            if self.in_window((r, 0)):
+                await conv.add(UserMessage(e.prompt), r, 0)
+        elif isinstance(e, ev.IterationStarted):
             timeline.add((r, e.iteration))
-            await conv.add(AssistantMessage(run.model, e.iteration), r, e.iteration)
+            forced = bool(run.max_iterations) and e.iteration > run.max_iterations
+            await conv.add(AssistantMessage(run.model, e.iteration, forced), r, e.iteration)
         elif isinstance(e, (ev.TokenDelta, ev.ThinkingDelta)):
             msg = conv.message(r, e.iteration)
             if msg is not None:
@@ -162,21 +295,131 @@ class RunView(Screen):
             await conv.add(FinalAnswerView(e.answer, e.source), r, e.iteration)
             timeline.mark((r, e.iteration), "ok")
         elif isinstance(e, ev.RunFailed):
-            it = len(run.state.iterations)
             await conv.add(Notice(f"run failed: {e.error}"), r, it)
             timeline.mark((r, it), "failed")
-            self.on_run_failed(e)
+            if not self._redrawing:
+                self.on_run_failed(e)
         elif isinstance(e, ev.RunCancelled):
-            it = len(run.state.iterations)
             await conv.add(Notice("cancelled: what the run had so far stays above", "cancel"),
                            r, it)
             timeline.mark((r, it), "failed")
-        elif isinstance(e, ev.RunFinished):
+        elif isinstance(e, ev.RunFinished) and r == len(self.runs) - 1:
             tokens = e.usage["total_prompt_tokens"] + e.usage["total_completion_tokens"]
-            self.set_status(f"{e.status} · {e.iterations} iterations · {e.total_time:.1f} s · "
+            self.set_status(f"{e.status} · {plural(e.iterations, 'iteration')} · "
+                            f"{e.total_time:.1f} s · "
                             f"{tokens:,} tokens", "green" if e.status == "completed" else "red")
-        elif isinstance(e, ev.UsageUpdated) and self.selected is None:
+        elif isinstance(e, ev.UsageUpdated) and self.selected is None and not self._redrawing:
             self.refresh_usage()
+
+    async def _slide(self, step: Step) -> None:
+        """A new step while following: it joins the window; when the window is full, the
+        oldest step's widgets go (following live), or, when an earlier step is being looked
+        at, the window stops growing and later steps wait for End or a step to them."""
+        steps = self.query_one(Timeline).steps
+        drawn = [s for s in steps if s >= self.window_lo]
+        if step not in steps:
+            drawn.append(step)
+        if len(drawn) <= WINDOW:
+            return
+        if self.selected is not None:  # looking back: keep what is drawn
+            self.window_hi = drawn[-2]
+            return
+        self.window_lo = drawn[-WINDOW]
+        await self.conversation.drop_before(self.window_lo)
+        await self.repl.drop_before(self.window_lo)
+        await self._show_folded()
+
+    async def _show_folded(self) -> None:
+        """The note at the top of the conversation saying which steps have no widgets."""
+        steps = self.query_one(Timeline).steps
+        before = [s for s in steps if s < self.window_lo]
+        text = ""
+        if before:
+            first, last = before[0], before[-1]
+            span = (f"iteration {last[1]}" if first == last else
+                    f"iterations {first[1]}–{last[1]}" if first[0] == last[0] else
+                    f"run {first[0] + 1} iteration {first[1]} to run {last[0] + 1} "
+                    f"iteration {last[1]}")
+            text = f"{span} folded: step back ([) or click the timeline to see them"
+        if self._folded is not None and self._folded.is_attached:
+            if text:
+                self._folded.text = text
+                self._folded.update(text)
+            else:
+                await self._folded.remove()
+                self._folded = None
+        elif text:
+            self._folded = Notice(text, "cancel")
+            self._folded.tag(-1, 0)
+            conv = self.conversation
+            await conv.mount(self._folded, before=0 if conv.children else None)
+
+    def window_around(self, step: Optional[Step]) -> tuple[Step, Optional[Step]]:
+        """The window that holds `step` (None: the newest) with room on both sides."""
+        steps = self.query_one(Timeline).steps
+        if len(steps) <= WINDOW:
+            return (0, 0), None
+        here = len(steps) - 1 if step is None or step not in steps else steps.index(step)
+        hi = min(len(steps) - 1, max(here + WINDOW // 2, WINDOW - 1))
+        lo = hi - WINDOW + 1
+        return steps[lo], (None if hi == len(steps) - 1 else steps[hi])
+
+    def window_holds(self, step: Optional[Step]) -> bool:
+        if step is None:
+            return self.window_hi is None
+        return self.in_window(step)
+
+    async def clear_panes(self) -> None:
+        """Empty conversation and REPL panes, the window open from the start."""
+        async with self._draw:
+            await self._clear_panes((0, 0), None)
+
+    async def _clear_panes(self, lo: Step, hi: Optional[Step]) -> None:
+        self.window_lo, self.window_hi = lo, hi
+        self._dirty.clear()
+        self._folded = None
+        await self.conversation.clear()
+        await self.repl.clear()
+        self.conversation.limit = self.repl.limit = None
+        await self._show_folded()
+
+    async def redraw(self, around: Optional[Step]) -> None:
+        """Draw the panes anew for the window around `around` (None: the newest steps)."""
+        async with self._draw:
+            await self._clear_panes(*self.window_around(around))
+            self._redrawing = True
+            try:
+                for r, run in enumerate(self.runs):
+                    if self.window_hi is not None and (r, 0) > self.window_hi:
+                        break
+                    for e in self.events_of(r):
+                        await self._show(run, r, e)
+            finally:
+                self._redrawing = False
+            await self.conversation.flush()
+            for block in self.repl.blocks.values():
+                block.flush()
+            await self._close_interrupted()
+
+    async def _close_interrupted(self) -> None:
+        """A recorded run that stops without its closing events: its open blocks end with
+        the time they ran (not a timer ticking forever), and a note says so."""
+        for r, run in enumerate(self.runs):
+            st = run.state
+            if st.status != "interrupted":
+                continue
+            for (step, index), view in self.repl.blocks.items():
+                if step[0] == r and view.state != "done" and step[1] <= len(st.iterations):
+                    rec = st.iterations[step[1] - 1].blocks[index] \
+                        if index < len(st.iterations[step[1] - 1].blocks) else None
+                    if rec is not None:
+                        view.finish(rec.duration, rec.error or "interrupted", False)
+            last = (r, len(st.iterations))
+            if self.in_window(last):
+                await self.conversation.add(Notice(
+                    "interrupted: the run's events stop here (its app was closed or killed)",
+                    "cancel"), *last)
+                self.query_one(Timeline).mark(last, "failed")
 
     def _timeline_only(self, timeline: Timeline, r: int, e: ev.Event) -> None:
         """An event of an iteration outside the window: only the timeline learns of it."""
@@ -186,16 +429,23 @@ class RunView(Screen):
             timeline.mark((r, e.iteration), "failed")
         elif isinstance(e, (ev.FeedbackSent, ev.FinalAnswer)):
             timeline.mark((r, e.iteration), "ok")
+        elif isinstance(e, (ev.RunFailed, ev.RunCancelled)):
+            timeline.mark((r, len(self.runs[r].state.iterations)), "failed")
+            if isinstance(e, ev.RunFailed) and not self._redrawing:
+                self.on_run_failed(e)
 
     def on_run_failed(self, e: ev.RunFailed) -> None:
         pass
 
     async def stream_code(self) -> None:
         """Show code blocks in the REPL pane while the reply is still streaming."""
-        dirty, self._dirty = self._dirty, set()
-        for msg in dirty:
-            if not msg.done:
-                await self.sync_pending_blocks(msg.run_idx, msg.iteration, msg.text)
+        if not self._dirty:
+            return
+        async with self._draw:
+            dirty, self._dirty = self._dirty, set()
+            for msg in dirty:
+                if not msg.done and msg.is_attached:
+                    await self.sync_pending_blocks(msg.run_idx, msg.iteration, msg.text)
 
     async def sync_pending_blocks(self, r: int, iteration: int, text: str,
                                   final: bool = False) -> None:
@@ -211,7 +461,10 @@ class RunView(Screen):
                     await self.repl.drop(view)
 
     # -- stepping --------------------------------------------------------------------------
-    def on_timeline_selected(self, message: Timeline.Selected) -> None:
+    async def on_timeline_selected(self, message: Timeline.Selected) -> None:
+        """Stepping outside the drawn window draws the window around the new step first."""
+        if not self.window_holds(message.step):
+            await self.redraw(message.step)
         self.selected = message.step
         self.conversation.show_until(message.step)
         self.repl.show_until(message.step)
@@ -236,7 +489,7 @@ class RunView(Screen):
         session_tokens = sum(run.state.total_tokens for run in runs)
         panel = self.query_one(UsagePanel)
         if not runs:
-            panel.show({}, {}, "0", 0.0, session_tokens)
+            panel.show({}, {}, "iteration 0", 0.0, session_tokens)
             return
         r, it = self.selected if self.selected is not None else (len(runs) - 1, None)
         run = runs[r]
@@ -256,7 +509,7 @@ class RunView(Screen):
         elapsed = run.elapsed
         if it is not None and records:
             elapsed = records[-1].started_t + records[-1].duration
-        panel.show(by_model, roles, f"{len(records)} of {run.max_iterations}", elapsed,
+        panel.show(by_model, roles, iteration_label(len(records), run.max_iterations), elapsed,
                    session_tokens)
 
     def action_step(self, delta: int) -> None:

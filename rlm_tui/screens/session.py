@@ -7,6 +7,7 @@ panes.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from pathlib import Path
 from typing import Optional
@@ -18,9 +19,9 @@ from rlm_engine import RLMError
 from rlm_engine import events as ev
 from rlm_engine.loop import Run
 
+from ..figures import iteration_label
 from ..commands import THINK_VALUES, parse_command
 from ..session import Session
-from ..widgets.conversation import UserMessage
 from ..widgets.prompt import PromptInput
 from ..widgets.timeline import Timeline
 from ..widgets.variables import VariablesTable
@@ -77,7 +78,7 @@ class SessionScreen(RunView):
         if run is not None and not run.done:
             st = run.state
             n = len(st.iterations)
-            self.set_status(f"running · iteration {n} of {run.max_iterations} · "
+            self.set_status(f"running · {iteration_label(n, run.max_iterations)} · "
                             f"{run.elapsed:.1f} s · Esc cancels", "yellow")
             if self.selected is None:
                 self.refresh_usage()
@@ -170,9 +171,9 @@ class SessionScreen(RunView):
         await old.close()
         self.session = Session.create(old.settings)
         self.app.session = self.session  # type: ignore[attr-defined]
-        await self.conversation.clear()
-        await self.repl.clear()
+        self.forget_kept()
         self.query_one(Timeline).clear_all()
+        await self.redraw(None)
         self.query_one(VariablesTable).show(())
         self.selected = None
         self.refresh_usage()
@@ -183,13 +184,33 @@ class SessionScreen(RunView):
 
     # -- running ---------------------------------------------------------------------------
     async def drive(self, run: Run, run_idx: int, prompt: str) -> None:
-        await self.conversation.add(UserMessage(prompt), run_idx, 0)
+        """Show the run's events. A pump moves them into an inbox as they come, and the
+        display takes all that waits there at once, so a display behind a fast run catches
+        up in one batch (see RunView.show_events) instead of drawing every iteration."""
         self.backend_problem = None
-        async for e in run:
+        inbox: asyncio.Queue = asyncio.Queue()
+
+        async def pump() -> None:
             try:
-                await self.show_event(run, run_idx, e)
-            except Exception as exc:  # noqa: BLE001 - a display bug must not stop the run
-                self.log.error(f"display of {e.kind} failed: {exc!r}")
+                async for e in run:
+                    inbox.put_nowait(e)
+            finally:
+                inbox.put_nowait(None)
+
+        pumping = asyncio.create_task(pump())
+        try:
+            ended = False
+            while not ended:
+                batch = [await inbox.get()]
+                while not inbox.empty():
+                    batch.append(inbox.get_nowait())
+                if batch[-1] is None:
+                    batch.pop()
+                    ended = True
+                await self.show_events(run, run_idx, batch)
+        finally:
+            if not pumping.done():
+                pumping.cancel()
         if self.is_attached:  # the app may be closing while the run ends
             self.refresh_status()
             self.refresh_usage()

@@ -56,9 +56,11 @@ class UserMessage(Step, Static, can_focus=True):
 class AssistantMessage(Step, Vertical, can_focus=True):
     """One root reply: a thinking fold (shown once thinking arrives) and a Markdown body."""
 
-    def __init__(self, model: str, iteration: int) -> None:
+    def __init__(self, model: str, iteration: int, forced: bool = False) -> None:
         super().__init__(classes="assistant-message")
-        self.border_title = f"{model} · iteration {iteration}"
+        # forced: the turn after the last allowed iteration, asking for the answer
+        self.border_title = f"{model} · " + (
+            "final-answer turn" if forced else f"iteration {iteration}")
         self.text = ""
         self.thinking = ""
         self._pending = ""
@@ -234,6 +236,16 @@ class Conversation(VerticalScroll):
     async def clear(self) -> None:
         self.messages.clear()
         await self.remove_children()
+
+    async def drop_before(self, step: tuple[int, int]) -> None:
+        """Remove the items of steps before `step` (the window moved past them)."""
+        old = [c for c in self.children if isinstance(c, Step) and c.run_idx >= 0
+               and c.step < step]
+        for item in old:
+            if isinstance(item, AssistantMessage):
+                self.messages.pop(item.step, None)
+        if old:
+            await self.remove_children(old)
 
     def message(self, run_idx: int, iteration: int) -> Optional[AssistantMessage]:
         return self.messages.get((run_idx, iteration))

@@ -285,6 +285,22 @@ class ReplView(VerticalScroll):
         self.child_runs.clear()
         await self.remove_children()
 
+    async def drop_before(self, step: tuple[int, int]) -> None:
+        """Remove the blocks (and their sub-calls and child runs) of steps before `step`."""
+        old = [view for view in self.blocks.values() if view.step < step]
+        for view in old:
+            self.blocks.pop((view.step, view.index), None)
+            self._mounting.pop((view.step, view.index), None)
+            for sub in view.query(SubCallView):
+                self.subcalls.pop(sub.call_id, None)
+                self.child_homes.pop(sub.child_run_id, None)
+            for child in view.query(ChildRunView):
+                self.child_runs.pop(child.run_id, None)
+        gone = set(map(id, old)) | {id(w) for view in old for w in view.query("*")}
+        self.child_homes = {k: v for k, v in self.child_homes.items() if id(v) not in gone}
+        if old:
+            await self.remove_children(old)
+
     def show_until(self, step: Optional[tuple[int, int]]) -> None:
         self.limit = step
         first = None

@@ -12,6 +12,7 @@ from rlm_engine.usage import ModelUsage
 
 def usage_table(by_model: dict[str, ModelUsage], roles: dict[str, str], iteration: str,
                 elapsed: float, session_tokens: int) -> Table:
+    """`iteration` reads 'iteration 3 of 15' (see rlm_tui.figures.iteration_label)."""
     t = Table(box=None, expand=True, pad_edge=False, show_edge=False)
     t.add_column("model", overflow="ellipsis", no_wrap=True, ratio=3)
     t.add_column("prompt", justify="right", ratio=1)
@@ -24,7 +25,7 @@ def usage_table(by_model: dict[str, ModelUsage], roles: dict[str, str], iteratio
                   f"{m.completion_tokens:,}", str(m.calls), f"{m.tokens_per_second:.0f}")
     if not by_model:
         t.add_row(Text("no calls yet", style="dim"), "", "", "", "")
-    t.caption = f"iteration {iteration} · {elapsed:.1f} s · session total {session_tokens:,} tokens"
+    t.caption = f"{iteration} · {elapsed:.1f} s · session total {session_tokens:,} tokens"
     return t
 
 

@@ -22,6 +22,7 @@ one event so stay flat however long the run is.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from typing import Any, Optional
 
@@ -45,9 +46,32 @@ from ..widgets.variables import VariablesTable
 from .modals import HelpScreen, TextViewer
 
 WINDOW = 12  # timeline steps that have widgets at once
+STREAM_PARSE_CHARS = 200_000  # replies up to this long show their code while streaming
 SLICE_SECONDS = 0.04  # of event handling between two frames
 KEEP_OUTPUT_CHARS = 200_000  # per block, of a live run's output kept for redrawing
 Step = tuple[int, int]
+
+
+def coalesce(batch: list[ev.Event]) -> list[ev.Event]:
+    """Streamed deltas that arrived together become one (one update per frame, not one
+    per chunk: a reply streamed in 64-byte chunks is hundreds of thousands of them)."""
+    out: list[ev.Event] = []
+    parts: list[str] = []
+    for e in batch:
+        last = out[-1] if out else None
+        if isinstance(e, (ev.TokenDelta, ev.ThinkingDelta)) and type(last) is type(e) \
+                and last.run_id == e.run_id and last.iteration == e.iteration:  # type: ignore[union-attr]
+            if not parts:
+                parts.append(last.text)  # type: ignore[union-attr]
+            parts.append(e.text)
+            continue
+        if parts:
+            out[-1] = dataclasses.replace(out[-1], text="".join(parts))  # type: ignore[arg-type]
+            parts = []
+        out.append(e)
+    if parts:
+        out[-1] = dataclasses.replace(out[-1], text="".join(parts))  # type: ignore[arg-type]
+    return out
 
 
 class RunView(Screen):
@@ -176,6 +200,7 @@ class RunView(Screen):
         once). Following the newest step, iterations that would leave the window before
         the batch ends are not drawn at all: only the timeline learns of them, and they are
         drawn when stepped to, like any step outside the window."""
+        batch = coalesce(batch)
         for e in batch:
             self.keep(r, e)
         cutoff: Optional[Step] = None
@@ -443,8 +468,8 @@ class RunView(Screen):
             return
         async with self._draw:
             dirty, self._dirty = self._dirty, set()
-            for msg in dirty:
-                if not msg.done and msg.is_attached:
+            for msg in dirty:  # (a huge reply's blocks appear when it is complete)
+                if not msg.done and msg.is_attached and msg.chars <= STREAM_PARSE_CHARS:
                     await self.sync_pending_blocks(msg.run_idx, msg.iteration, msg.text)
 
     async def sync_pending_blocks(self, r: int, iteration: int, text: str,

@@ -7,6 +7,8 @@ write, and a long list is one block; so a reply streams into a run of Markdown s
 one every `SEGMENT_LINES` lines (never inside a code fence), and each write costs one short
 segment at most. Textual builds several widgets per Markdown block (a 5,000-item list is some
 20,000 widgets), so past `MARKDOWN_LINES` lines a reply goes on as plain-text segments.
+What is shown of a reply, a line, thinking or an answer is cut (clip.py) so that no size of
+reply can stall the screen; the whole text is kept for copying.
 Every item is tagged with (run, iteration) so the timeline can show the conversation as it
 was at an earlier step.
 """
@@ -18,6 +20,8 @@ from typing import Optional
 from rich.text import Text
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Collapsible, Markdown, Static
+
+from .clip import REPLY_CHARS, StreamClip, clip
 
 FLUSH_SECONDS = 0.08
 SEGMENT_LINES = 80
@@ -45,7 +49,7 @@ class Step:
 
 class UserMessage(Step, Static, can_focus=True):
     def __init__(self, prompt: str) -> None:
-        super().__init__(Text(prompt), classes="user-message")
+        super().__init__(Text(clip(prompt)), classes="user-message")
         self.prompt = prompt
         self.border_title = "You"
 
@@ -61,8 +65,13 @@ class AssistantMessage(Step, Vertical, can_focus=True):
         # forced: the turn after the last allowed iteration, asking for the answer
         self.border_title = f"{model} · " + (
             "final-answer turn" if forced else f"iteration {iteration}")
-        self.text = ""
-        self.thinking = ""
+        self._parts: list[str] = []  # the reply's chunks: joined when asked for (`text`)
+        self._joined: Optional[str] = ""
+        self.chars = 0
+        self._clip = StreamClip()
+        self.thinking_parts: list[str] = []
+        self._thinking_shown = ""
+        self._thinking_clip = StreamClip()
         self._pending = ""
         self._pending_thinking = ""
         self._stream = None
@@ -80,20 +89,45 @@ class AssistantMessage(Step, Vertical, can_focus=True):
         self._segments.append(first)
         yield first
 
+    @property
+    def text(self) -> str:
+        """The whole reply so far (or as finished), not only what is shown."""
+        if self._joined is None:
+            self._joined = "".join(self._parts)
+            self._parts = [self._joined]
+        return self._joined
+
+    @text.setter
+    def text(self, value: str) -> None:
+        self._parts, self._joined, self.chars = [value], value, len(value)
+
+    @property
+    def thinking(self) -> str:
+        return "".join(self.thinking_parts)
+
     def add_text(self, text: str) -> None:
-        self._pending += text
-        self.text += text
+        self._parts.append(text)
+        self._joined = None
+        self.chars += len(text)
+        self._pending += self._clip.feed(text)
+        if self._clip.full:
+            self.border_subtitle = (f"long reply: the first {self._clip.shown:,} of "
+                                    f"{self.chars:,} characters shown (Ctrl+Y copies it all)")
 
     def add_thinking(self, text: str) -> None:
-        self._pending_thinking += text
-        self.thinking += text
+        self.thinking_parts.append(text)
+        shown = self._thinking_clip.feed(text)
+        self._thinking_shown += shown
+        self._pending_thinking = "1"  # a flag: the fold needs redrawing
 
     async def flush(self) -> None:
         if self._pending_thinking:
             fold = self.query_one(Collapsible)
             fold.display = True
-            fold.title = f"thinking ({len(self.thinking):,} chars)"
-            self.query_one(".thinking-text", Static).update(Text(self.thinking, style="dim"))
+            chars = sum(map(len, self.thinking_parts))
+            fold.title = f"thinking ({chars:,} chars)"
+            self.query_one(".thinking-text", Static).update(
+                Text(self._thinking_shown, style="dim"))
             self._pending_thinking = ""
         if self._pending:
             chunk, self._pending = self._pending, ""
@@ -155,14 +189,15 @@ class AssistantMessage(Step, Vertical, can_focus=True):
         changed = text != self.text
         self.text, self.done = text, True
         if thinking and thinking != self.thinking:
-            self.thinking = thinking
+            self.thinking_parts = [thinking]
+            self._thinking_shown = clip(thinking)
             self._pending_thinking = "x"
             await self.flush()
         if changed or not text:
             for extra in self._segments[1:]:
                 await extra.remove()
             del self._segments[1:]
-            await self._segments[0].update(text or "*(empty reply)*")
+            await self._segments[0].update(clip(text, REPLY_CHARS // 4) or "*(empty reply)*")
         if cut:
             self.border_subtitle = "cut: the model started inventing its code's output"
 
@@ -175,7 +210,7 @@ class FeedbackNote(Step, Collapsible):
 
     def __init__(self, text: str) -> None:
         first = text.strip().splitlines()[0] if text.strip() else ""
-        super().__init__(Static(Text(text), classes="feedback-text"),
+        super().__init__(Static(Text(clip(text)), classes="feedback-text"),
                          title=f"sent back to the model: {first[:70]}", collapsed=True,
                          classes="feedback")
         self.text = text
@@ -186,7 +221,7 @@ class FeedbackNote(Step, Collapsible):
 
 class FinalAnswerView(Step, Static, can_focus=True):
     def __init__(self, answer: str, source: str) -> None:
-        super().__init__(Text(answer), classes="final-answer")
+        super().__init__(Text(clip(answer)), classes="final-answer")
         self.answer = answer
         self.border_title = "Answer"
         self.border_subtitle = f"via {source}"

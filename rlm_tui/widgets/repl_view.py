@@ -3,7 +3,8 @@ stdout/stderr arriving live with a spinner and, at the end, its duration or erro
 `llm_query` sub-calls it made, folded under it.
 
 Output is buffered and written every 100 ms, and only the last `MAX_LINES` lines are kept in
-the widget (a 10 MB print stays responsive); the whole output is in the run's trajectory.
+the widget, each cut to clip.LINE_CHARS (a 10 MB print, or one 10 MB line, stays
+responsive); the whole output is in the run's trajectory.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from rich.text import Text
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Collapsible, RichLog, Static
 
+from .clip import StreamClip
 from .conversation import Step
 
 MAX_LINES = 1000
@@ -86,6 +88,7 @@ class BlockView(Step, Vertical, can_focus=True):
         self.started = 0.0
         self.duration = 0.0
         self._pending: list[tuple[str, str]] = []
+        self._clip = StreamClip(max_chars=1 << 62)  # cuts long lines only
 
     def compose(self):
         yield Static("", classes="block-header")
@@ -119,7 +122,9 @@ class BlockView(Step, Vertical, can_focus=True):
 
     def add_output(self, stream: str, text: str) -> None:
         self.output += text if len(self.output) < 1_000_000 else ""
-        self._pending.append((stream, text))
+        shown = self._clip.feed(text)
+        if shown:
+            self._pending.append((stream, shown))
 
     def flush(self) -> None:
         """Write pending output to the log; before the view is mounted (its log does not

@@ -1,19 +1,25 @@
 """Does a flood freeze the app? Runs the real app headless against the loopback fake server:
 
-  stdout   a code block that prints 10 MB
-  reply    a 5,000-line streamed reply (Markdown)
+  stdout 10 MB         a code block that prints 10 MB
+  reply 5,000 lines    a 5,000-line streamed reply (Markdown)
+  reply 50 MB 1 line   a 50 MB one-line reply (a backend that ignores max_tokens)
 
-and reports, for each, the time until the run is shown as finished and the worst stall of the
-app's event loop (the longest gap between ticks of a 50 ms timer: what a keystroke could
-wait at most).
+For the first two it reports the time until the run is shown finished, the worst stall of the
+app's event loop (the longest gap between ticks of a 50 ms timer: what a keystroke could wait
+at most), and F1 -> help on screen (press F1 while the flood runs, until the help screen is
+current and painted; then Escape closes it), median of several presses. For the 50 MB reply
+it presses Esc once the reply streams and reports the time until the run has ended and until
+the screen says it was cancelled.
 
-Usage: python benchmarks/ui_flood.py
+Usage: python benchmarks/ui_flood.py [--cases stdout reply huge] [--presses 5]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -24,23 +30,54 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from fake_llm_server import FakeLLMServer, Reply  # noqa: E402
-from app_helpers import make_app, run_to_end  # noqa: E402
+from app_helpers import ask, make_app, settle  # noqa: E402
+from rlm_tui.screens.modals import HelpScreen  # noqa: E402
+from rlm_tui.widgets.conversation import AssistantMessage, Notice  # noqa: E402
 
 LONG_REPLY = "\n".join(f"- line {i}: some *markdown* text with `code` in it" for i in range(5000))
 
 CASES = {
-    "stdout 10 MB": [Reply(text="```repl\nfor i in range(100_000):\n    print('x' * 99)\n```\n",
-                           chunk_size=64),
-                     Reply(text="FINAL(done)")],
-    "reply 5,000 lines": [Reply(text=LONG_REPLY + "\nFINAL(done)", chunk_size=40)],
+    "stdout": ("stdout 10 MB",
+               [Reply(text="```repl\nfor i in range(100_000):\n    print('x' * 99)\n```\n",
+                      chunk_size=64), Reply(text="FINAL(done)")]),
+    "reply": ("reply 5,000 lines", [Reply(text=LONG_REPLY + "\nFINAL(done)", chunk_size=40,
+                                          delay=0.0005)]),
+    "huge": ("reply 50 MB 1 line", [Reply(text="z" * 50_000_000, chunk_size=8192)]),
 }
 
 
-async def measure(name: str, script: list) -> None:
+async def wait_for(condition, timeout: float = 120.0) -> None:
+    end = time.perf_counter() + timeout
+    while not condition():
+        if time.perf_counter() > end:
+            raise TimeoutError("never happened")
+        await asyncio.sleep(0.002)
+
+
+async def painted(screen) -> None:
+    done = asyncio.Event()
+    screen.call_after_refresh(done.set)
+    await done.wait()
+
+
+async def f1_once(pilot, app) -> float:
+    start = time.perf_counter()
+    await pilot.press("f1")
+    await wait_for(lambda: isinstance(app.screen, HelpScreen))
+    await painted(app.screen)
+    took = time.perf_counter() - start
+    await pilot.press("escape")
+    await wait_for(lambda: not isinstance(app.screen, HelpScreen))
+    return took
+
+
+async def measure(key: str, presses: int) -> None:
+    name, script = CASES[key]
     server = FakeLLMServer({"bench": script}).start()
     os.environ["OLLAMA_HOST"] = server.url
     app = make_app(model="bench")
     gaps: list[float] = []
+    f1: list[float] = []
     async with app.run_test(size=(160, 48)) as pilot:
         last = [time.perf_counter()]
 
@@ -51,19 +88,48 @@ async def measure(name: str, script: list) -> None:
 
         app.set_interval(0.05, tick)
         start = time.perf_counter()
-        await run_to_end(pilot, "go")
-        elapsed = time.perf_counter() - start
-        status = app.session.current.result.status
+        await ask(pilot, "go")
+        run = app.session.current
+        if key == "huge":
+            await wait_for(lambda: any(getattr(m, "chars", len(m.text)) > 1_000_000
+                                       for m in app.screen.query(AssistantMessage)))
+            pressed = time.perf_counter()
+            await pilot.press("escape")
+            await wait_for(lambda: run.done)
+            ended = time.perf_counter() - pressed
+            await wait_for(lambda: any("cancelled" in n.text for n in app.screen.query(Notice)))
+            shown = time.perf_counter() - pressed
+            print(f"{name:20s} Esc -> run ended {ended * 1000:6.0f} ms; -> shown cancelled "
+                  f"{shown * 1000:6.0f} ms; worst event-loop stall "
+                  f"{max(gaps, default=0) * 1000:6.0f} ms")
+            await settle(pilot)
+        else:
+            if key == "stdout":
+                await wait_for(lambda: any(b.output for b in app.screen.repl.blocks.values()))
+            else:
+                await wait_for(lambda: any(getattr(m, "chars", len(m.text)) for m in app.screen.query(AssistantMessage)))
+            for _ in range(presses):
+                if run.done:
+                    break
+                f1.append(await f1_once(pilot, app))
+            await wait_for(lambda: run.done)
+            await settle(pilot)
+            elapsed = time.perf_counter() - start
+            med = f"{statistics.median(f1) * 1000:6.0f} ms ({len(f1)} presses)" if f1 else "n/a"
+            print(f"{name:20s} {run.result.status:9s} shown finished after {elapsed:6.2f} s; "
+                  f"worst event-loop stall {max(gaps, default=0) * 1000:6.0f} ms; "
+                  f"F1 -> help median {med}")
     server.stop()
-    worst = max(gaps) if gaps else 0.0
-    print(f"{name:20s} {status:9s} shown finished after {elapsed:6.2f} s; "
-          f"worst event-loop stall {worst * 1000:6.0f} ms (timer period 50 ms)")
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
+    ap.add_argument("--presses", type=int, default=5)
+    args = ap.parse_args()
     os.environ["RLM_TUI_DATA_DIR"] = tempfile.mkdtemp(prefix="rlm-flood-")
-    for name, script in CASES.items():
-        asyncio.run(measure(name, script))
+    for key in args.cases:
+        asyncio.run(measure(key, args.presses))
 
 
 if __name__ == "__main__":

@@ -263,16 +263,18 @@ async def test_a_flood_of_output_is_trimmed_in_the_widget(ollama):
 
 async def test_a_long_reply_streams_into_segments_then_plain_text(ollama):
     from rlm_tui.widgets.conversation import MARKDOWN_LINES, SEGMENT_LINES
-    from textual.widgets import Markdown, Static
     lines = [f"- item {i}" for i in range(MARKDOWN_LINES + 3 * SEGMENT_LINES)]
     ollama.fake.script("root", [Reply(text="\n".join(lines) + "\nFINAL(ok)", chunk_size=50)])
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:
         await run_to_end(pilot, "q")
         msg = app.screen.query_one(AssistantMessage)
-        kinds = [type(s) for s in msg._segments]
-        assert kinds.count(Markdown) >= MARKDOWN_LINES // SEGMENT_LINES
-        assert Static in kinds and kinds.index(Static) > 0
+        # complete Markdown segments are frozen into one widget each, then plain text
+        kinds = ["frozen" if s.has_class("reply-frozen") else "plain" if s.has_class(
+            "reply-plain") else type(s).__name__ for s in msg._segments]
+        assert kinds.count("frozen") >= MARKDOWN_LINES // SEGMENT_LINES
+        assert "plain" in kinds and kinds.index("plain") > kinds.index("frozen")
+        assert len(msg.query("*")) < 2 * len(msg._segments) + 10  # no widget per list item
         assert msg.text.endswith("FINAL(ok)")
         assert "plain text" in str(msg.border_subtitle)
 

@@ -6,7 +6,9 @@ cannot starve keystrokes. Textual's stream re-renders the reply's last Markdown 
 write, and a long list is one block; so a reply streams into a run of Markdown segments, a new
 one every `SEGMENT_LINES` lines (never inside a code fence), and each write costs one short
 segment at most. Textual builds several widgets per Markdown block (a 5,000-item list is some
-20,000 widgets), so past `MARKDOWN_LINES` lines a reply goes on as plain-text segments.
+20,000 widgets, and every frame's layout walks them), so a complete segment is frozen into one
+Static drawing the same Markdown with Rich, and past `MARKDOWN_LINES` lines a reply goes on as
+plain-text segments.
 What is shown of a reply, a line, thinking or an answer is cut (clip.py) so that no size of
 reply can stall the screen; the whole text is kept for copying.
 Every item is tagged with (run, iteration) so the timeline can show the conversation as it
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 from typing import Optional
 
+from rich.markdown import Markdown as RichMarkdown
 from rich.text import Text
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Collapsible, Markdown, Static
@@ -25,7 +28,7 @@ from .clip import REPLY_CHARS, StreamClip, clip
 
 FLUSH_SECONDS = 0.08
 SEGMENT_LINES = 80
-MARKDOWN_LINES = 400
+MARKDOWN_LINES = 160
 
 
 class Step:
@@ -171,6 +174,7 @@ class AssistantMessage(Step, Vertical, can_focus=True):
         if self._stream is not None:
             await self._stream.stop()
             self._stream = None
+        await self._freeze_last()
         self._segment = ""
         if self._lines >= MARKDOWN_LINES:
             segment = Static("", classes="reply-plain")
@@ -179,6 +183,18 @@ class AssistantMessage(Step, Vertical, can_focus=True):
             segment = Markdown("", classes="reply-body")
         self._segments.append(segment)
         await self.mount(segment)
+
+    async def _freeze_last(self) -> None:
+        """A complete Markdown segment becomes one Static drawing the same Markdown with
+        Rich: Textual's Markdown keeps several widgets per block (an 80-item list is some
+        320), and every frame's layout walks them all."""
+        last = self._segments[-1] if self._segments else None
+        if isinstance(last, Markdown) and self._segment.count("\n") > 8:
+            frozen = Static(RichMarkdown(self._segment, code_theme="monokai"),
+                            classes="reply-body reply-frozen")
+            self._segments[-1] = frozen
+            await self.mount(frozen, before=last)
+            await last.remove()
 
     async def finish(self, text: str, thinking: str, cut: bool) -> None:
         """The reply is complete; show exactly what the model said (cut where it invented)."""
@@ -194,10 +210,14 @@ class AssistantMessage(Step, Vertical, can_focus=True):
             self._pending_thinking = "x"
             await self.flush()
         if changed or not text:
-            for extra in self._segments[1:]:
-                await extra.remove()
-            del self._segments[1:]
-            await self._segments[0].update(clip(text, REPLY_CHARS // 4) or "*(empty reply)*")
+            for old in self._segments:
+                await old.remove()
+            first = Markdown(clip(text, REPLY_CHARS // 4) or "*(empty reply)*",
+                             classes="reply-body")
+            self._segments = [first]
+            await self.mount(first)
+        elif len(self._segments) > 1:
+            await self._freeze_last()
         if cut:
             self.border_subtitle = "cut: the model started inventing its code's output"
 

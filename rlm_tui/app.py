@@ -135,7 +135,10 @@ class RLMApp(App):
                 for b in bindings:
                     if b.description:
                         seen.add((self.get_key_display(b), b.description))
-        extra = [("tab / shift+tab", "move focus between panes and items"),
+        extra = [("[ ]", "step through iterations (in the input box too, while it is empty)"),
+                 ("alt+← alt+→", "step through iterations, whatever has focus"),
+                 ("esc", "cancel the run; else back to live; else back to the input"),
+                 ("tab / shift+tab", "move focus between panes and items"),
                  ("← → / end", "in the timeline: step, back to live")]
         return sorted(seen, key=lambda kv: (kv[1].lower(), kv[0])) + extra
 

@@ -28,11 +28,46 @@ async def test_final_inside_code_block_is_a_function_that_ends_the_run(ollama):
 
 
 async def test_official_answer_dict_convention(ollama):
-    ollama.fake.script("root", [Reply(text="```repl\nanswer['content'] = 'via dict'\n"
+    ollama.fake.script("root", [Reply(text="```repl\nanswer = {'content': '', 'ready': False}\n"
+                                          "answer['content'] = 'via dict'\n"
                                           "answer['ready'] = True\n```\n")])
     result, events = await collect(make_rlm(ollama))
     assert result.answer == "via dict"
     assert of(events, ev.FinalAnswer)[0].source == "answer"
+
+
+async def test_no_preset_answer_collides_with_the_models_names(ollama):
+    """FINAL_VAR(answer) after a failed block is a missing name, not a helper's dict."""
+    ollama.fake.script("root", [
+        Reply(text="```repl\nanswer = 1 / 0\n```\n"),
+        Reply(text="FINAL_VAR(answer)"),
+        Reply(text="FINAL(gave up)"),
+    ])
+    result, _ = await collect(make_rlm(ollama))
+    assert result.answer == "gave up"
+    assert "no variable named 'answer'" in last_user_message(ollama.fake.requests[2])
+
+
+async def test_a_ready_answer_left_by_an_earlier_question_does_not_end_the_next(ollama):
+    from rlm_engine import ReplSession
+
+    repl = ReplSession()
+    try:
+        ollama.fake.script("root", [
+            Reply(text="```repl\nanswer = {'content': 'old', 'ready': True}\n```\n"),
+            Reply(text="```repl\nprint(len(context))\n```\n"),
+            Reply(text="FINAL(new)"),
+        ])
+        rlm = make_rlm(ollama)
+        first = rlm.start("first", None, repl=repl)
+        [e async for e in first]
+        assert first.result.answer == "old"
+        second = rlm.start("second", "fresh context", repl=repl)
+        [e async for e in second]
+        await rlm.aclose()
+        assert second.result.answer == "new" and second.result.iterations == 2
+    finally:
+        await repl.close()
 
 
 async def test_final_var_of_missing_name_is_fed_back_and_loop_goes_on(ollama):

@@ -152,7 +152,21 @@ class _FinalSignal(BaseException):
 
 
 INJECTED = {"context", "llm_query", "llm_query_batched", "FINAL", "FINAL_VAR", "SHOW_VARS",
-            "LLMQueryError", "answer", "rlm_query"}
+            "LLMQueryError", "rlm_query"}
+# No `answer` is pre-set: a helper's dict sitting under a name models use for their own values
+# came back from FINAL_VAR(answer) after a failed block, and a ready one from an earlier
+# question ended the next. The rlms convention still works when the model makes the dict:
+# a block that binds or changes `answer = {"content": ..., "ready": True}` ends the run.
+
+
+def _answer_state(value) -> tuple:
+    """What an rlms-style `answer` dict holds, to tell whether a block changed it."""
+    if not isinstance(value, dict):
+        return (id(value),)
+    try:
+        return (id(value), repr(value.get("content"))[:10_000], bool(value.get("ready")))
+    except BaseException:  # noqa: BLE001 - model objects may raise anything
+        return (id(value), None)
 
 
 class Worker:
@@ -184,7 +198,6 @@ class Worker:
             "SHOW_VARS": self.show_vars,
             "LLMQueryError": LLMQueryError,
             "rlm_query": self.rlm_query,
-            "answer": {"content": "", "ready": False},
         })
 
     # -- functions model code calls --------------------------------------------------------
@@ -303,6 +316,7 @@ class Worker:
         self.stdout.last = self.stderr.last = 0.0
         old = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = self.stdout, self.stderr
+        answer_before = _answer_state(self.ns.get("answer"))
         start = time.perf_counter()
         STATE.pending = False
         STATE.in_user = True
@@ -338,7 +352,8 @@ class Worker:
         self.stdout.flush()
         self.stderr.flush()
         ans = self.ns.get("answer")
-        if final is None and error is None and isinstance(ans, dict) and ans.get("ready"):
+        if final is None and error is None and isinstance(ans, dict) and ans.get("ready") \
+                and _answer_state(ans) != answer_before:  # set by this block, not left over
             final, source = _as_text(ans.get("content", "")), "answer"
         return {"error": error, "traceback": tb or "", "final": final, "final_source": source,
                 "variables": self.variables(), "duration": duration}

@@ -76,8 +76,13 @@ def coalesce(batch: list[ev.Event]) -> list[ev.Event]:
 
 class RunView(Screen):
     BINDINGS = [
-        Binding("left_square_bracket", "step(-1)", "Earlier step", id="step_back"),
-        Binding("right_square_bracket", "step(1)", "Later step", id="step_forward"),
+        Binding("left_square_bracket", "step(-1)", "Earlier", id="step_back"),
+        Binding("right_square_bracket", "step(1)", "Later", id="step_forward"),
+        # keys that never type: they step from anywhere, whatever has focus
+        Binding("alt+left", "step(-1)", "Earlier step (from anywhere)", show=False,
+                priority=True, id="step_back_any"),
+        Binding("alt+right", "step(1)", "Later step (from anywhere)", show=False,
+                priority=True, id="step_forward_any"),
         Binding("ctrl+t", "focus_timeline", "Timeline", id="timeline"),
         Binding("ctrl+y", "copy", "Copy", id="copy"),
         Binding("f1", "help", "Help", id="help"),

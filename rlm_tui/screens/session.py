@@ -34,7 +34,8 @@ class SessionScreen(RunView):
         Binding("escape", "cancel", "Cancel run", id="cancel"),
         Binding("ctrl+c", "cancel_or_copy", "Cancel run / copy selection", show=False,
                 priority=True, id="cancel_or_copy"),
-        Binding("ctrl+o", "load_context", "Load context", id="load_context"),
+        Binding("ctrl+l", "focus_input", "Input", priority=True, id="focus_input"),
+        Binding("ctrl+o", "load_context", "Context", id="load_context"),
         Binding("ctrl+s", "save_trajectory", "Save trajectory", show=False, id="save"),
         Binding("f2", "example", "Example run", show=False, id="example"),
     ]
@@ -236,12 +237,18 @@ class SessionScreen(RunView):
             self.backend_problem = e.error
 
     def action_cancel(self) -> None:
+        """Esc: cancel the run; else back to live; else back to the input box."""
         run = self.session.current
         if run is not None and not run.done:
             run.cancel()
             self.set_status("cancelling…", "yellow")
         elif self.selected is not None:
             self.query_one(Timeline).select(None)
+        else:
+            self.action_focus_input()
+
+    def action_focus_input(self) -> None:
+        self.query_one("#prompt", Input).focus()
 
     def action_cancel_or_copy(self) -> None:
         if self.session.busy:

@@ -6,6 +6,10 @@
     rlm-tui replay FILE                  step through a recorded run (ours, or an rlms log)
     rlm-tui export FILE --format md|json a recorded run as a Markdown report or JSON
     rlm-tui history                      past runs and benchmarks
+    rlm-tui --version
+
+The model flags (-m, -r, -c, ...) mean the same before or after `ask`; commands that take
+none refuse them. A closed output pipe (`ask ... | head`) ends quietly with status 141.
 
 Exit codes of `ask`: 0 answered, 1 the run failed (backend, limits), 2 bad arguments or
 settings, 130 interrupted (Ctrl+C). Errors are one line on stderr, never a traceback.
@@ -27,28 +31,75 @@ from rlm_engine.rlm import DEFAULT_MODEL
 from .session import Settings
 
 
-def add_model_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", "-m", default=DEFAULT_MODEL,
-                   help=f"root model spec (default {DEFAULT_MODEL}); e.g. qwen3:4b, "
-                        "openai:gpt-4o-mini, anthropic:claude-haiku-4-5, http://host:11434/qwen3:72b")
-    p.add_argument("--recursive-model", "-r", default=None,
-                   help="model for llm_query() sub-calls (default: same as --model)")
-    p.add_argument("--context", "-c", default=None, metavar="FILE",
-                   help="file or directory loaded as `context` (text, .json, .jsonl, .csv)")
-    p.add_argument("--host", default=None,
-                   help="Ollama address (default: $OLLAMA_HOST, else localhost:11434)")
-    p.add_argument("--max-iterations", type=int, default=Settings.max_iterations,
-                   help=f"root-model turns (default {Settings.max_iterations})")
-    p.add_argument("--num-ctx", type=int, default=Settings.num_ctx,
-                   help=f"context window passed to Ollama (default {Settings.num_ctx})")
-    p.add_argument("--temperature", type=float, default=Settings.temperature,
-                   help=f"sampling temperature ({Settings.temperature})")
-    p.add_argument("--think", action=argparse.BooleanOptionalAction, default=None,
-                   help="thinking mode on/off (default: the model's own)")
-    p.add_argument("--max-tokens", type=int, default=None,
-                   help="stop the run after this many tokens in all (default: no limit)")
-    p.add_argument("--max-timeout", type=float, default=None, metavar="SECONDS",
-                   help="stop the run after this many seconds (default: no limit)")
+MODEL_DESTS = ("model", "recursive_model", "context", "host", "max_iterations", "num_ctx",
+               "temperature", "think", "max_tokens", "max_timeout")
+MODEL_DEFAULTS = {"model": DEFAULT_MODEL, "recursive_model": None, "context": None,
+                  "host": None, "max_iterations": Settings.max_iterations,
+                  "num_ctx": Settings.num_ctx, "temperature": Settings.temperature,
+                  "think": None, "max_tokens": None, "max_timeout": None}
+ROOT = "root_"  # the root parser's model flags land under root_<dest>; see resolve_model_args
+
+
+def add_model_args(p: argparse.ArgumentParser, prefix: str = "") -> None:
+    """The model flags. Defaults are filled in by resolve_model_args, not here: a subcommand's
+    default must not overwrite what was given before the subcommand."""
+    def arg(*flags: str, dest: str, **kw) -> None:
+        p.add_argument(*flags, dest=prefix + dest, default=argparse.SUPPRESS, **kw)
+
+    arg("--model", "-m", dest="model",
+        help=f"root model spec (default {DEFAULT_MODEL}); e.g. qwen3:4b, "
+             "openai:gpt-4o-mini, anthropic:claude-haiku-4-5, http://host:11434/qwen3:72b")
+    arg("--recursive-model", "-r", dest="recursive_model",
+        help="model for llm_query() sub-calls (default: same as --model)")
+    arg("--context", "-c", dest="context", metavar="FILE",
+        help="file or directory loaded as `context` (text, .json, .jsonl, .csv)")
+    arg("--host", dest="host",
+        help="Ollama address (default: $OLLAMA_HOST, else localhost:11434)")
+    arg("--max-iterations", dest="max_iterations", type=int,
+        help=f"root-model turns (default {Settings.max_iterations})")
+    arg("--num-ctx", dest="num_ctx", type=int,
+        help=f"context window passed to Ollama (default {Settings.num_ctx})")
+    arg("--temperature", dest="temperature", type=float,
+        help=f"sampling temperature ({Settings.temperature})")
+    arg("--think", dest="think", action=argparse.BooleanOptionalAction,
+        help="thinking mode on/off (default: the model's own)")
+    arg("--max-tokens", dest="max_tokens", type=int,
+        help="stop the run after this many tokens in all (default: no limit)")
+    arg("--max-timeout", dest="max_timeout", type=float, metavar="SECONDS",
+        help="stop the run after this many seconds (default: no limit)")
+
+
+class UsageError(Exception):
+    """A flag given where it has no meaning (exit 2 with one line)."""
+
+
+def resolve_model_args(args: argparse.Namespace) -> argparse.Namespace:
+    """One meaning per flag wherever it stands: `rlm-tui -m X ask q` and `rlm-tui ask q -m X`
+    are the same run (after the subcommand wins when both are given). Commands that take no
+    model flags (bench, replay, export, history) refuse them instead of ignoring them."""
+    given_root = {d: getattr(args, ROOT + d) for d in MODEL_DESTS if hasattr(args, ROOT + d)}
+    for d in MODEL_DESTS:
+        if hasattr(args, ROOT + d):
+            delattr(args, ROOT + d)
+    if args.command in (None, "ask", "demo"):
+        for d in MODEL_DESTS:
+            if not hasattr(args, d):
+                setattr(args, d, given_root.get(d, MODEL_DEFAULTS[d]))
+        return args
+    if given_root:
+        flags = ", ".join("--" + d.replace("_", "-") for d in given_root)
+        hint = {"bench": " (bench picks its models with --ollama and --cloud, and takes "
+                         "--max-iterations after `bench`)"}.get(args.command, "")
+        raise UsageError(f"{flags} does not apply to `{args.command}`{hint}")
+    return args
+
+
+def package_version() -> str:
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+        return version("rlm-tui")
+    except (ImportError, PackageNotFoundError):
+        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Recursive Language Models in your terminal: a model answers by writing "
                     "Python that explores your data, and you watch every step.",
     )
-    add_model_args(p)
+    p.add_argument("--version", action="version", version=f"rlm-tui {package_version()}")
+    add_model_args(p, ROOT)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     ask = sub.add_parser("ask", help="answer one question and print the answer",
                          description="Answer one question with an RLM run; print the answer.")
@@ -265,7 +317,12 @@ def run_app(args: argparse.Namespace) -> int:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args = resolve_model_args(args)
+    except UsageError as exc:
+        return _fail(str(exc))
     try:
         if args.command == "ask":
             return run_ask(args)
@@ -277,6 +334,22 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return run_app(args)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        return _closed_pipe()
+
+
+def _closed_pipe() -> int:
+    """The reader went away (`rlm-tui ask … | head`): stop quietly, as other tools do, with
+    the status of a process ended by SIGPIPE (128 + 13). stdout is pointed at /dev/null so
+    the interpreter's last flush does not complain either."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 141
 
 
 if __name__ == "__main__":

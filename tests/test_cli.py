@@ -73,3 +73,43 @@ def test_ask_bad_settings_exit_2(args, message):
     p = ask("q", *args, env_extra={"OPENAI_API_KEY": ""})
     assert p.returncode == 2
     assert message in p.stderr and "Traceback" not in p.stderr
+
+
+def run_cli(*args, env_extra=None):
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([RLM_TUI, *args], capture_output=True, text=True, env=env,
+                          timeout=60, stdin=subprocess.DEVNULL)
+
+
+def test_a_model_flag_before_ask_means_the_same_as_after(ollama, server_env):
+    ollama.fake.script("qwen3:4b", [Reply(text="FINAL(from qwen)"), Reply(text="FINAL(again)")])
+    before = run_cli("-m", "qwen3:4b", "ask", "q", env_extra=server_env)
+    after = run_cli("ask", "q", "-m", "qwen3:4b", env_extra=server_env)
+    assert (before.returncode, before.stdout) == (0, "from qwen\n"), before.stderr
+    assert (after.returncode, after.stdout) == (0, "again\n"), after.stderr
+    assert [r["model"] for r in ollama.fake.requests] == ["qwen3:4b", "qwen3:4b"]
+
+
+@pytest.mark.parametrize("argv", [["-m", "qwen3:4b", "bench", "--no-tui"], ["-m", "x", "history"],
+                                  ["--max-iterations", "3", "bench"], ["-c", "f", "export", "f"]])
+def test_model_flags_where_they_mean_nothing_are_refused(argv):
+    p = run_cli(*argv)
+    assert p.returncode == 2
+    assert "does not apply to" in p.stderr and p.stderr.count("\n") == 1
+    assert "Traceback" not in p.stderr
+
+
+def test_version():
+    p = run_cli("--version")
+    assert p.returncode == 0 and p.stdout.startswith("rlm-tui ") and p.stdout.strip()[-1].isdigit()
+
+
+def test_a_closed_pipe_ends_quietly(ollama, server_env, tmp_path):
+    ollama.fake.script("m", [Reply(text="```repl\nFINAL('y' * 300000)\n```\n")])
+    err = tmp_path / "err.txt"
+    p = subprocess.run(["bash", "-c", f'"{RLM_TUI}" ask q -m m 2>"{err}" | head -c 1 >/dev/null; '
+                                      'echo "${PIPESTATUS[0]}"'],
+                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+                       env={**os.environ, **server_env})
+    assert p.stdout.strip() == "141"
+    assert err.read_text() == ""

@@ -39,6 +39,15 @@ CLIPBOARD_TOOLS = (["wl-copy"], ["xclip", "-selection", "clipboard"],
                    ["xsel", "--clipboard", "--input"], ["pbcopy"])
 
 
+# The help screen's words for keys whose footer label is short (by binding id).
+HELP_TEXT = {
+    "step_back": "Earlier step", "step_forward": "Later step",
+    "load_context": "Load context", "focus_input": "Back to the input box",
+    "timeline": "Focus the timeline", "example": "Play an example run",
+    "demo": "Live demo: find a number in 10,000 lines on your model",
+}
+
+
 def config_dir() -> Path:
     override = os.environ.get("RLM_TUI_CONFIG_DIR")
     return Path(override) if override else Path(platformdirs.user_config_dir("rlm-tui"))
@@ -71,11 +80,12 @@ class RLMApp(App):
     TITLE = "rlm-tui"
 
     def __init__(self, session: Session, context: Optional[Path] = None,
-                 first_screen=None) -> None:
+                 first_screen=None, demo: bool = False) -> None:
         super().__init__()
         self.session = session
         self.initial_context = context
         self.first_screen = first_screen  # e.g. the benchmark, over the session screen
+        self.demo = demo  # `rlm-tui demo`: start the live demo once the model is found
         self.keymap_problem: Optional[str] = None
 
     def on_mount(self) -> None:
@@ -85,7 +95,7 @@ class RLMApp(App):
         if keymap:
             self.set_keymap(keymap)
         self.push_screen(SessionScreen(self.session, self.initial_context,
-                                       probe=self.first_screen is None))
+                                       probe=self.first_screen is None, demo=self.demo))
         if self.first_screen is not None:
             self.push_screen(self.first_screen)
         if self.keymap_problem:
@@ -99,6 +109,14 @@ class RLMApp(App):
         """Notifications carry file names, errors and model output: never parse them as
         markup (a stray '[' would break the toast)."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+        from .screens.run_view import RunView
+
+        try:
+            screen = self.screen
+        except Exception:  # noqa: BLE001 - no screen yet (starting up)
+            return
+        if isinstance(screen, RunView):  # said on the status line, not in a toast over a pane
+            screen.flash(message, severity, timeout)
 
     # -- copy ------------------------------------------------------------------------------
     def copy_text_out(self, what: str, text: str) -> None:
@@ -134,7 +152,8 @@ class RLMApp(App):
             for bindings in bindings_map.key_to_bindings.values():
                 for b in bindings:
                     if b.description:
-                        seen.add((self.get_key_display(b), b.description))
+                        seen.add((self.get_key_display(b), HELP_TEXT.get(b.id or "",
+                                                                         b.description)))
         extra = [("[ ]", "step through iterations (in the input box too, while it is empty)"),
                  ("alt+← alt+→", "step through iterations, whatever has focus"),
                  ("esc", "cancel the run; else back to live; else back to the input"),
@@ -160,6 +179,15 @@ class RLMApp(App):
                             session_screen.action_help)
         yield SystemCommand("Open an example run", "A recorded run shipped with rlm-tui, "
                             "played back (F2)", session_screen.action_example)
+        yield SystemCommand("Live demo: find a number in 10,000 lines",
+                            "Generates a haystack, loads it, asks your model for the hidden "
+                            "number and says whether it found it (F3)",
+                            session_screen.action_demo)
+        yield SystemCommand("Switch model…", "The backend's models, filtered as you type "
+                            "(/model)", session_screen.action_pick_model)
+        yield SystemCommand("Switch recursive model…", "The model llm_query() calls "
+                            "(/recursive-model)",
+                            lambda: session_screen.action_pick_model("recursive-model"))
         yield SystemCommand("History…", "Past runs and benchmarks (Enter opens one)",
                             self.open_history)
         yield SystemCommand("Open benchmark", "This session's model as an RLM vs called "
@@ -213,5 +241,5 @@ def main(args: argparse.Namespace) -> int:
     except RLMError as exc:
         print(f"rlm-tui: {exc}", file=sys.stderr)
         return 2
-    RLMApp(session, context).run()
+    RLMApp(session, context, demo=getattr(args, "command", None) == "demo").run()
     return 0

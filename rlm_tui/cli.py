@@ -6,6 +6,7 @@
     rlm-tui replay FILE                  step through a recorded run (ours, or an rlms log)
     rlm-tui export FILE --format md|json a recorded run as a Markdown report or JSON
     rlm-tui history                      past runs and benchmarks
+    rlm-tui demo [flags]                 find a hidden number in 10,000 lines, live (--no-tui)
     rlm-tui --version
 
 The model flags (-m, -r, -c, ...) mean the same before or after `ask`; commands that take
@@ -119,6 +120,15 @@ def build_parser() -> argparse.ArgumentParser:
                      help="print the whole result (answer, usage, iterations) as one JSON object")
     ask.add_argument("--verbose", "-v", action="store_true",
                      help="show the model's replies, code and output on stderr as they come")
+    demo = sub.add_parser("demo", help="find a hidden number in 10,000 lines, live on your model",
+                          description="Generate a 10,000-line haystack with a random 7-digit "
+                                      "number, load it as context, ask your model for the "
+                                      "number and say whether it found it (in the app, or "
+                                      "with --no-tui on the terminal).")
+    add_model_args(demo)
+    demo.add_argument("--no-tui", action="store_true",
+                      help="run headless: the run on stderr, the verdict on stdout")
+    demo.add_argument("--seed", type=int, default=None, help="with --no-tui: the haystack's seed (default random)")
     add_bench_args(sub)
     replay = sub.add_parser("replay", help="step through a recorded run, read-only",
                             description="Open a run's trajectory (rlm-tui's JSONL, or a log of "
@@ -244,6 +254,44 @@ def run_ask(args: argparse.Namespace) -> int:
     return asyncio.run(_ask(rlm, args, context))
 
 
+def run_demo(args: argparse.Namespace) -> int:
+    """`rlm-tui demo`: the app with the live demo started, or --no-tui: headless, exit 0 when
+    the model found the number, 1 when not (or the run failed)."""
+    if args.context:
+        return _fail("demo loads its own context (a generated haystack): drop --context")
+    if not args.no_tui:
+        return run_app(args)
+    from rlm_engine.demo import make_demo
+
+    try:
+        rlm = Settings.from_args(args).make_rlm()
+        demo = make_demo(args.seed)
+    except RLMError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"could not write the haystack: {exc.strerror or exc}")
+    print(f"rlm-tui: {demo.lines:,} lines in {demo.path}; asking {rlm.model}: {demo.prompt}",
+          file=sys.stderr)
+    args.prompt, args.json, args.verbose = demo.prompt, False, True
+
+    async def go() -> int:
+        from rlm_engine import events as ev
+
+        run = rlm.start(demo.prompt, demo.path)
+        try:
+            async for e in run:
+                _show(e, ev)
+        finally:
+            await rlm.aclose()
+        found, line = demo.verdict(run.result.answer)
+        if run.result.status != "completed":
+            print(f"rlm-tui: {run.result.error}", file=sys.stderr)
+        print(line)
+        return 0 if found else 1
+
+    return asyncio.run(go())
+
+
 def run_bench(args: argparse.Namespace) -> int:
     from .bench_cli import bench_main
 
@@ -328,6 +376,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return run_ask(args)
         if args.command == "bench":
             return run_bench(args)
+        if args.command == "demo":
+            return run_demo(args)
         if args.command in ("replay", "export", "history"):
             return {"replay": run_replay, "export": run_export,
                     "history": run_history}[args.command](args)

@@ -7,8 +7,9 @@ from typing import Optional
 
 COMMANDS: dict[str, str] = {
     "/context": "/context <file>: load a file or directory as `context` (no file: pick one)",
-    "/model": "/model <spec>: switch the root model (e.g. qwen3:4b, openai:gpt-4o-mini)",
-    "/recursive-model": "/recursive-model <spec>: switch the model llm_query() calls",
+    "/model": "/model [spec]: switch the root model (no spec: pick from the backend's list)",
+    "/recursive-model": "/recursive-model [spec]: switch the model llm_query() calls (no "
+                        "spec: pick)",
     "/think": "/think on|off|auto: thinking mode",
     "/clear": "/clear: start a new session (new REPL, empty history)",
     "/help": "/help: keys and commands",
@@ -34,8 +35,6 @@ def parse_command(text: str) -> Optional[Command]:
         near = [c for c in COMMANDS if c.startswith(head[:3])] or list(COMMANDS)
         return Command(head[1:], arg, f"unknown command {head}: try {', '.join(near)}")
     name = head[1:]
-    if name in ("model", "recursive-model") and not arg:
-        return Command(name, arg, f"{head} needs a model spec, e.g. {head} qwen3:4b")
     if name == "think" and arg.lower() not in ("on", "off", "auto"):
         return Command(name, arg, "/think takes on, off or auto")
     return Command(name, arg)

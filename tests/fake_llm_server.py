@@ -1,10 +1,14 @@
 """A loopback LLM server speaking the real wire protocols, with scripted replies.
 
 - Ollama: ``POST /api/chat`` (NDJSON stream, or one JSON object with ``"stream": false``),
-  ``GET /api/tags``, ``POST /api/show``, ``GET /api/version``
+  ``GET /api/tags`` (the models), ``POST /api/show`` (one model, 404 if unknown),
+  ``GET /api/version``
 - OpenAI: ``POST /v1/chat/completions`` (SSE ``data:`` chunks, ``[DONE]``, and a usage chunk
-  when ``stream_options.include_usage`` is set), ``GET /v1/models``
-- Anthropic: ``POST /v1/messages`` (SSE ``message_start`` ... ``message_stop``)
+  when ``stream_options.include_usage`` is set), ``GET /v1/models`` and
+  ``GET /v1/models/{id}`` (``{"object": "list", "data": [...]}``)
+- Anthropic: ``POST /v1/messages`` (SSE ``message_start`` ... ``message_stop``),
+  ``GET /v1/models`` (``{"data", "has_more", "first_id", "last_id"}``) and
+  ``GET /v1/models/{id}``, told from OpenAI's by the ``anthropic-version`` header
 
 The official client packages point at it (``OLLAMA_HOST``, ``base_url=``); it is a test
 fixture standing in for a backend, not a mock of our code. Each model has a script: a list of
@@ -210,14 +214,56 @@ class _Handler(BaseHTTPRequestHandler):
                 {"name": m, "model": m, "modified_at": "2026-01-01T00:00:00Z", "size": 1,
                  "digest": "0" * 64, "details": {"family": "fake"}}
                 for m in self.fake.scripts]})
-        elif path == "/v1/models":
-            self._json(200, {"object": "list", "data": [
-                {"id": m, "object": "model", "created": 0, "owned_by": "fake"}
-                for m in self.fake.scripts]})
+        elif path in ("/v1/models", "/models") or path.startswith(("/v1/models/", "/models/")):
+            self._models(path.split("/models", 1)[1].lstrip("/"))
         elif path == "/":
             self._json(200, {"status": "Ollama is running"})
         else:
             self._json(404, {"error": f"no route {path}"})
+
+    def _models(self, wanted: str) -> None:
+        """The Models API in the dialect the caller speaks: Anthropic's SDK sends
+        ``anthropic-version``; anything else gets OpenAI's shape. ``wanted``: one model
+        (GET /v1/models/{id}) or "" for the list."""
+        anthropic_api = "anthropic-version" in {k.lower() for k in self.headers}
+        bearer = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+        ok = self._authorised(bearer) or (anthropic_api and
+                                          self._authorised(self.headers.get("x-api-key")))
+        self.fake.log({"protocol": "anthropic" if anthropic_api else "openai",
+                       "model": wanted, "path": self.path, "headers": dict(self.headers)})
+        names = sorted(self.fake.scripts)
+
+        def one(m: str) -> dict:
+            if anthropic_api:
+                return {"type": "model", "id": m, "display_name": m,
+                        "created_at": "2026-01-01T00:00:00Z"}
+            return {"id": m, "object": "model", "created": 0, "owned_by": "fake"}
+
+        if not ok:
+            if anthropic_api:
+                self._json(401, {"type": "error", "error": {"type": "authentication_error",
+                                                            "message": "invalid x-api-key"}})
+            else:
+                self._json(401, {"error": {"message": "Incorrect API key provided.",
+                                           "type": "invalid_request_error",
+                                           "code": "invalid_api_key"}})
+        elif wanted and wanted not in names:
+            if anthropic_api:
+                self._json(404, {"type": "error", "error": {"type": "not_found_error",
+                                                            "message": f"model: {wanted}"}})
+            else:
+                self._json(404, {"error": {
+                    "message": f"The model `{wanted}` does not exist or you do not have "
+                               "access to it.", "type": "invalid_request_error",
+                    "param": None, "code": "model_not_found"}})
+        elif wanted:
+            self._json(200, one(wanted))
+        elif anthropic_api:
+            self._json(200, {"data": [one(m) for m in names], "has_more": False,
+                             "first_id": names[0] if names else None,
+                             "last_id": names[-1] if names else None})
+        else:
+            self._json(200, {"object": "list", "data": [one(m) for m in names]})
 
     def do_POST(self) -> None:
         path = self.path.split("?")[0]

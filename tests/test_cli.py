@@ -113,3 +113,26 @@ def test_a_closed_pipe_ends_quietly(ollama, server_env, tmp_path):
                        env={**os.environ, **server_env})
     assert p.stdout.strip() == "141"
     assert err.read_text() == ""
+
+
+def test_demo_headless_finds_the_number_and_says_so(ollama, server_env):
+    """The model reads the haystack with code; the verdict compares with the hidden number."""
+    def model(msgs):
+        if not any(m["role"] == "assistant" for m in msgs):
+            return Reply(text="```repl\nimport re\nhits = re.findall(r'\\b\\d{7}\\b', "
+                              "context)\nprint(hits)\n```\n")
+        return Reply(text="FINAL(" + msgs[-1]["content"].split("'")[1] + ")")
+
+    ollama.fake.script("qwen3:0.6b", model)
+    p = run_cli("demo", "--no-tui", "-m", "qwen3:0.6b", "--seed", "7", env_extra=server_env)
+    from rlm_engine.bench.tasks import make_task
+    expected = make_task("niah", 10_000, 7, 0).expected
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("✓ found it") and expected in p.stdout
+    assert "10,000 lines" in p.stderr
+
+
+def test_demo_headless_says_when_the_model_missed(ollama, server_env):
+    ollama.fake.script("m", [Reply(text="FINAL(1234567)")])
+    p = run_cli("demo", "--no-tui", "-m", "m", "--seed", "7", env_extra=server_env)
+    assert p.returncode == 1 and p.stdout.startswith("✗ not found")

@@ -177,8 +177,12 @@ async def test_with_no_backend_the_app_offers_an_example_run(monkeypatch):
     monkeypatch.setenv("OLLAMA_HOST", f"http://127.0.0.1:{free_port()}")
     app = make_app(model="qwen3:4b")
     async with app.run_test(size=(160, 48)) as pilot:
-        await until(pilot, lambda: any("press F2 to watch an example run" in n
-                                       for n in notifications(app)))
+        # said where it stays: the status line and the welcome card (no toast over a pane)
+        await until(pilot, lambda: "cannot reach Ollama" in app.screen.status_text)
+        assert "F2 an example run" in app.screen.status_text
+        from rlm_tui.widgets.welcome import Welcome
+        card = app.screen.query_one(Welcome)
+        assert "cannot reach Ollama" in card.state and "F2" in str(card.facts().columns[1]._cells)
         await pilot.press("f2")
         await until(pilot, lambda: isinstance(app.screen, ReplayScreen))
         screen = app.screen

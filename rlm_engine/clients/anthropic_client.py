@@ -13,6 +13,7 @@ from typing import Any, AsyncIterator, Optional
 
 import anthropic
 
+from ..errors import BackendError
 from ..specs import redact_url
 from ..usage import Usage
 from .base import (
@@ -70,6 +71,29 @@ class AnthropicClient(ChatClient):
                 completion_tokens = event.usage.output_tokens or completion_tokens
                 prompt_tokens = getattr(event.usage, "input_tokens", None) or prompt_tokens
         yield Usage(prompt_tokens, completion_tokens)
+
+    async def list_models(self) -> list[str]:
+        """GET /v1/models (Anthropic's Models API, paged)."""
+        sdk = self.sdk().with_options(max_retries=0, timeout=15.0)
+        try:
+            return sorted({m.id async for m in sdk.models.list(limit=1000) if m.id})
+        except Exception as exc:  # noqa: BLE001 - reported as one line
+            raise BackendError(self._describe(exc), model=self.label) from exc
+
+    async def probe(self) -> Optional[str]:
+        """GET /v1/models/{model}: Anthropic resolves aliases (claude-haiku-4-5) there too,
+        so this is the check; a 404 means the model (or alias) does not exist for this key."""
+        sdk = self.sdk().with_options(max_retries=0, timeout=15.0)
+        try:
+            await sdk.models.retrieve(self.model)
+        except anthropic.NotFoundError:
+            return (f"model '{self.model}' not found at anthropic ({self._where()}): "
+                    f"`/model` lists the models it has")
+        except (anthropic.APIConnectionError, anthropic.AuthenticationError) as exc:
+            return self._describe(exc)
+        except Exception:  # noqa: BLE001 - a gateway without the Models API: not judged
+            return None
+        return None
 
     def _where(self) -> str:
         return redact_url(self.base_url) or "its default address"

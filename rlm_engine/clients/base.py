@@ -148,6 +148,17 @@ class ChatClient(ABC):
         family has no cheap check), else one line saying what is wrong and what to do."""
         return None
 
+    async def list_models(self) -> list[str]:
+        """The names of the models this backend offers (what `/model` lists), sorted.
+        Raises BackendError with one line when the backend cannot say."""
+        raise BackendError(f"{self.provider} does not list its models here", model=self.label)
+
+    @property
+    def spec_prefix(self) -> str:
+        """What goes before a listed model name to make a spec for this same backend
+        ("openai:", "http://gpu:11434/", or "" for the local Ollama)."""
+        return self.label[: -len(self.model)] if self.label.endswith(self.model) else ""
+
     async def aclose(self) -> None:
         sdk, self._sdk = self._sdk, None
         if sdk is None:

@@ -7,6 +7,7 @@ from typing import Any, AsyncIterator, Optional
 import httpx
 import ollama
 
+from ..errors import BackendError
 from ..specs import redact_url
 from ..usage import Usage
 from .base import ChatClient, ClientOptions, StreamItem, TextChunk, ThinkingChunk, one_line
@@ -54,6 +55,14 @@ class OllamaClient(ChatClient):
         except Exception as exc:  # noqa: BLE001 - reported as one line
             return self._describe(exc)
         return None
+
+    async def list_models(self) -> list[str]:
+        """GET /api/tags: the models pulled into this Ollama."""
+        try:
+            listing = await self.sdk().list()
+        except Exception as exc:  # noqa: BLE001 - reported as one line
+            raise BackendError(self._describe(exc), model=self.label) from exc
+        return sorted({m.model for m in listing.models if m.model})
 
     def _where(self) -> str:
         return redact_url(self.host)

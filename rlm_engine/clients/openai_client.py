@@ -19,6 +19,7 @@ from typing import Any, AsyncIterator, Optional
 import openai
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
+from ..errors import BackendError
 from ..specs import redact_url
 from ..usage import Usage
 from .base import (
@@ -69,6 +70,30 @@ class OpenAICompatClient(ChatClient):
                     yield TextChunk(delta.content)
             if chunk.usage is not None:
                 yield Usage(chunk.usage.prompt_tokens or 0, chunk.usage.completion_tokens or 0)
+
+    async def list_models(self) -> list[str]:
+        """GET /v1/models (every OpenAI-compatible provider here has it)."""
+        sdk = self.sdk().with_options(max_retries=0, timeout=15.0)
+        try:
+            return sorted({m.id async for m in sdk.models.list() if m.id})
+        except Exception as exc:  # noqa: BLE001 - reported as one line
+            raise BackendError(self._describe(exc), model=self.label) from exc
+
+    async def probe(self) -> Optional[str]:
+        """The model must be in GET /v1/models. A provider whose listing fails in another
+        way than not reaching it or refusing the key is not judged (None): the first
+        question will say."""
+        try:
+            names = await self.list_models()
+        except BackendError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, (openai.APIConnectionError, openai.AuthenticationError)):
+                return str(exc)
+            return None
+        if self.model not in names:
+            return (f"model '{self.model}' not found at {self.provider} ({self._where()}): "
+                    f"`/model` lists the {len(names)} it has")
+        return None
 
     def _where(self) -> str:
         return redact_url(self.base_url) or "its default address"

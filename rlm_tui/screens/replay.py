@@ -45,6 +45,17 @@ class ReplayScreen(RunView):
     def runs(self) -> list:
         return [self.recorded]
 
+    def header_fields(self) -> list[tuple[str, str, str]]:
+        run = self.recorded
+        models = run.model if run.recursive_model in (run.model, "?") else \
+            f"{run.model} → {run.recursive_model}"
+        start = run.state.started
+        ctx = start.context if start is not None else None
+        context = "no context" if ctx is None or ctx.kind in ("", "none") else \
+            f"{ctx.name or ctx.type} ({ctx.chars:,} chars, {ctx.kind})"
+        return [("", "replay (read-only)", "cyan"), ("model", models, "bold"),
+                ("context", context, ""), ("run", self.title_text, "")]
+
     @property
     def speed(self) -> int:
         return SPEEDS[self.speed_index]

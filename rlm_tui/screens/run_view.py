@@ -30,13 +30,14 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Static
 
 from rlm_engine import events as ev
 from rlm_engine import parsing
 from rlm_engine.usage import ModelUsage
 
 from ..figures import iteration_label, plural
+from ..widgets.app_header import AppHeader
 from ..widgets.conversation import (
     AssistantMessage, Conversation, FeedbackNote, FinalAnswerView, Notice, UserMessage)
 from ..widgets.repl_view import ReplView, SubCallView
@@ -155,7 +156,7 @@ class RunView(Screen):
 
     # -- layout ----------------------------------------------------------------------------
     def compose(self):
-        yield Header()
+        yield AppHeader(id="app-header")
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 conv = Conversation(id="conversation")
@@ -176,7 +177,16 @@ class RunView(Screen):
         yield Timeline(id="timeline")
         yield Footer()
 
+    def header_fields(self) -> list[tuple[str, str, str]]:
+        """The header's fields (label, value, style); screens say what runs and where."""
+        return [("", self.app.sub_title, "")]
+
+    def refresh_app_header(self) -> None:
+        if self.is_mounted:
+            self.query_one(AppHeader).show(self.header_fields())
+
     def on_mount(self) -> None:
+        self.refresh_app_header()
         self.refresh_usage()
         self.set_interval(0.1, self.stream_code)
 
@@ -190,7 +200,29 @@ class RunView(Screen):
 
     def set_status(self, text: str, style: str = "") -> None:
         self.status_text = text
-        self.query_one("#status", Static).update(Text(text, style=style))
+        self._status_style = style
+        if getattr(self, "_flash", None) is None:
+            self.query_one("#status", Static).update(Text(text, style=style))
+
+    def flash(self, message: str, severity: str = "information",
+              timeout: Optional[float] = None) -> None:
+        """A notification, said on the status line (it wraps; it covers no pane) for
+        `timeout` seconds, then the status comes back. Toasts are hidden on this screen."""
+        style = {"error": "bold red", "warning": "yellow"}.get(severity, "cyan")
+        self._flash = message
+        if self.is_mounted:
+            self.query_one("#status", Static).update(Text("» " + message, style=style))
+        timer = getattr(self, "_flash_timer", None)
+        if timer is not None:
+            timer.stop()
+        seconds = timeout if timeout is not None else (8.0 if severity == "error" else 5.0)
+        self._flash_timer = self.set_timer(seconds, self._end_flash)
+
+    def _end_flash(self) -> None:
+        self._flash = None
+        if self.is_mounted:
+            self.query_one("#status", Static).update(
+                Text(self.status_text, style=getattr(self, "_status_style", "")))
 
     # -- events to panes -------------------------------------------------------------------
     async def show_event(self, run, r: int, e: ev.Event, keep: bool = True) -> None:

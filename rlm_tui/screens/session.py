@@ -22,10 +22,13 @@ from rlm_engine.loop import Run
 from ..figures import iteration_label
 from ..commands import THINK_VALUES, parse_command
 from ..session import Session
+from ..widgets.conversation import Notice
 from ..widgets.prompt import PromptInput
 from ..widgets.timeline import Timeline
 from ..widgets.variables import VariablesTable
+from ..widgets.welcome import Welcome
 from .file_picker import FilePicker
+from .model_picker import ModelPicker
 from .run_view import RunView
 
 
@@ -38,14 +41,17 @@ class SessionScreen(RunView):
         Binding("ctrl+o", "load_context", "Context", id="load_context"),
         Binding("ctrl+s", "save_trajectory", "Save trajectory", show=False, id="save"),
         Binding("f2", "example", "Example run", show=False, id="example"),
+        Binding("f3", "demo", "Live demo", show=False, id="demo"),
     ]
 
     def __init__(self, session: Session, initial_context: Optional[Path] = None,
-                 probe: bool = True) -> None:
+                 probe: bool = True, demo: bool = False) -> None:
         super().__init__()
         self.session = session
         self.initial_context = initial_context
         self.probe_backend = probe  # off when another screen (the benchmark) was asked for
+        self.start_demo = demo  # `rlm-tui demo`: run it once the model is found
+        self.demos: dict = {}  # run index -> the Demo it runs
 
     @property
     def runs(self) -> list:
@@ -57,15 +63,34 @@ class SessionScreen(RunView):
     def live_repl(self):
         return None if self.session.busy else self.session.repl
 
+    # None: the model check is under way; "": the model was found; else the problem
+    model_state: Optional[str] = None
+
     def on_mount(self) -> None:
         super().on_mount()
+        if not self.session.runs:
+            self.conversation.mount(Welcome())
         self.refresh_header()
         self.set_interval(0.5, self.refresh_status)
         self.query_one("#prompt", Input).focus()
         if self.probe_backend:
             self.run_worker(self.probe(), group="probe")
+        else:
+            self.model_state = ""
         if self.initial_context is not None:
             self.run_worker(self.load_context(self.initial_context), group="context")
+        self.refresh_welcome()
+
+    def backend_name(self) -> str:
+        client = self.session.rlm.root_client
+        return {"ollama": "Ollama", "openai": "OpenAI", "anthropic": "Anthropic"}.get(
+            client.provider, client.provider.capitalize())
+
+    def refresh_welcome(self) -> None:
+        for card in self.query(Welcome):
+            card.update_state(model=self.session.rlm.model, backend=self.backend_name(),
+                              state=self.model_state,
+                              context=self.session.context_label())
 
     def refresh_header(self) -> None:
         s = self.session.settings
@@ -73,6 +98,23 @@ class SessionScreen(RunView):
         models = s.model if rec == self.session.rlm.model else f"{s.model} → {rec}"
         self.app.title = "rlm-tui"
         self.app.sub_title = f"{models} · {self.session.context_label()}"
+        self.refresh_app_header()
+        self.refresh_welcome()
+
+    def header_fields(self) -> list[tuple[str, str, str]]:
+        run = self.session.current
+        if run is not None and not run.done:
+            what = ("running", "yellow")
+        elif self.model_state is None:
+            what = ("checking model", "yellow")
+        elif self.model_state or self.backend_problem:
+            what = ("backend problem", "red")
+        else:
+            what = ("ready", "green")
+        rec = self.session.rlm.recursive_model
+        model = self.session.rlm.model + ("" if rec == self.session.rlm.model else f" → {rec}")
+        return [("", what[0], what[1]), ("model", model, "bold"),
+                ("context", self.session.context_label(), "")]
 
     def refresh_status(self) -> None:
         run = self.session.current
@@ -85,20 +127,36 @@ class SessionScreen(RunView):
                 self.refresh_usage()
         elif self.backend_problem:
             self.set_status(self.backend_problem, "bold red")
+        elif self.model_state is None:
+            self.set_status(f"checking {self.session.rlm.model} on {self.backend_name()}…",
+                            "yellow")
         elif run is None:
-            self.set_status("ready · ask a question, /context FILE to load data, F1 for help",
-                            "dim")
+            self.set_status("ready · ask a question, Ctrl+O loads context, F1 help", "dim")
+        self.refresh_app_header()
 
     # -- backend check and context -------------------------------------------------------
     async def probe(self) -> None:
-        problem = await self.session.rlm.root_client.probe()
+        """Check the root model (and a distinct recursive one) exists on its backend, at
+        start and after each switch, and say so at once: on the status line, in the
+        welcome card and in the header."""
+        rlm = self.session.rlm
+        self.model_state = None
+        self.refresh_status()
+        problem = await rlm.root_client.probe()
+        if not problem and rlm.recursive_client is not rlm.root_client:
+            problem = await rlm.recursive_client.probe()
+        if rlm is not self.session.rlm:
+            return  # the model was switched meanwhile; its own check reports
+        self.model_state = problem or ""
         if problem:
-            self.backend_problem = problem + " · /model SPEC switches · F2: an example run"
-            self.notify(f"{problem}. Meanwhile, press F2 to watch an example run.",
-                        severity="error", timeout=12)
+            self.backend_problem = problem + " · /model lists and switches · F2 an example run"
         else:
             self.backend_problem = None
         self.refresh_status()
+        self.refresh_welcome()
+        if self.start_demo:
+            self.start_demo = False
+            self.action_demo()
 
     async def load_context(self, path: Path) -> None:
         self.set_status(f"loading {path} …", "yellow")
@@ -110,6 +168,7 @@ class SessionScreen(RunView):
             self.notify(f"context: {self.session.context_label()}")
         self.refresh_header()
         self.refresh_status()
+        self.refresh_welcome()
 
     # -- input -----------------------------------------------------------------------------
     async def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -133,6 +192,8 @@ class SessionScreen(RunView):
             self.notify("a run is going: wait for it, or press Esc to cancel it",
                         severity="warning")
             return
+        for card in self.query(Welcome):
+            card.remove()  # the first question: the welcome has done its work
         run = self.session.ask(prompt)
         run_idx = len(self.session.runs) - 1
         self.run_worker(self.drive(run, run_idx, prompt), group="run")
@@ -152,6 +213,8 @@ class SessionScreen(RunView):
         elif self.session.busy:
             self.notify("settings change after the run: wait, or Esc to cancel it",
                         severity="warning")
+        elif name in ("model", "recursive-model") and not arg:
+            self.action_pick_model(name)
         else:
             changes = {"model": {"model": arg}, "recursive-model": {"recursive_model": arg},
                        "think": {"think": THINK_VALUES.get(arg.lower())}}[name]
@@ -165,6 +228,19 @@ class SessionScreen(RunView):
             if name == "model":
                 self.backend_problem = None
                 self.run_worker(self.probe(), group="probe")
+
+    def action_pick_model(self, which: str = "model") -> None:
+        """The backend's models, filtered as you type; the one chosen is switched to."""
+        rlm = self.session.rlm
+        client = rlm.root_client if which == "model" else rlm.recursive_client
+        current = rlm.model if which == "model" else rlm.recursive_model
+
+        def chosen(spec: Optional[str]) -> None:
+            if spec:
+                self.run_worker(self.run_command(which, spec), group="command")
+
+        self.app.push_screen(ModelPicker(client, "root" if which == "model" else "recursive",
+                                         current), chosen)
 
     async def clear_session(self) -> None:
         old = self.session
@@ -213,6 +289,7 @@ class SessionScreen(RunView):
             if not pumping.done():
                 pumping.cancel()
         if self.is_attached:  # the app may be closing while the run ends
+            await self.show_verdict(run, run_idx)
             self.refresh_status()
             self.refresh_usage()
 
@@ -230,6 +307,42 @@ class SessionScreen(RunView):
         path = examples[self._example]
         self.app.push_screen(ReplayScreen(RecordedRun.load(path), f"example: {path.stem}",
                                           autoplay=True))
+
+    def action_demo(self) -> None:
+        """The live demo: a fresh haystack as context, the question, and a verdict."""
+        if self.session.busy:
+            self.notify("a run is going: wait for it, or Esc to cancel it", severity="warning")
+            return
+        if self.model_state:
+            self.notify(f"the demo needs a model that answers: {self.model_state}",
+                        severity="error")
+            return
+        self.run_worker(self._demo(), group="context")
+
+    async def _demo(self) -> None:
+        from rlm_engine.demo import make_demo
+
+        self.set_status("writing a 10,000-line haystack …", "yellow")
+        try:
+            demo = make_demo()
+        except OSError as exc:
+            self.notify(f"could not write the haystack: {exc.strerror or exc}", severity="error")
+            return
+        await self.load_context(demo.path)
+        if self.session.context_path != demo.path:
+            return  # the load failed and said why
+        self.ask(demo.prompt)
+        self.demos[len(self.session.runs) - 1] = demo
+
+    async def show_verdict(self, run: Run, run_idx: int) -> None:
+        demo = self.demos.get(run_idx)
+        if demo is None:
+            return
+        found, line = demo.verdict(run.state.answer)
+        last = len(run.state.iterations)
+        await self.conversation.add(Notice(line, "success" if found else "error"), run_idx,
+                                    last)
+        self.notify(line, severity="information" if found else "warning", timeout=10)
 
     def on_run_failed(self, e: ev.RunFailed) -> None:
         self.notify(e.error, severity="error", timeout=8)

@@ -11,20 +11,25 @@ from rlm_engine.usage import ModelUsage
 
 
 def usage_table(by_model: dict[str, ModelUsage], roles: dict[str, str], iteration: str,
-                elapsed: float, session_tokens: int) -> Table:
-    """`iteration` reads 'iteration 3 of 15' (see rlm_tui.figures.iteration_label)."""
+                elapsed: float, session_tokens: int, width: int = 80) -> Table:
+    """`iteration` reads 'iteration 3 of 15' (see rlm_tui.figures.iteration_label).
+    Numbers never squeeze (no_wrap, headers whole); the model name takes what is left and
+    is cut with an ellipsis. Under 44 columns the calls column goes: it is the least read."""
     t = Table(box=None, expand=True, pad_edge=False, show_edge=False)
-    t.add_column("model", overflow="ellipsis", no_wrap=True, ratio=3)
-    t.add_column("prompt", justify="right", ratio=1)
-    t.add_column("compl.", justify="right", ratio=1)
-    t.add_column("calls", justify="right", ratio=1)
-    t.add_column("tok/s", justify="right", ratio=1)
+    t.add_column("model", overflow="ellipsis", no_wrap=True, ratio=1, min_width=8)
+    numeric = [("tok in", lambda m: f"{m.prompt_tokens:,}"),
+               ("tok out", lambda m: f"{m.completion_tokens:,}"),
+               ("calls", lambda m: str(m.calls)),
+               ("tok/s", lambda m: f"{m.tokens_per_second:.0f}")]
+    if width < 44:
+        numeric = [c for c in numeric if c[0] != "calls"]
+    for header, _ in numeric:
+        t.add_column(header, justify="right", no_wrap=True, min_width=len(header))
     for name, m in by_model.items():
         role = roles.get(name, "")
-        t.add_row(Text(f"{name} ({role})" if role else name), f"{m.prompt_tokens:,}",
-                  f"{m.completion_tokens:,}", str(m.calls), f"{m.tokens_per_second:.0f}")
+        t.add_row(Text(f"{name} ({role})" if role else name), *(f(m) for _, f in numeric))
     if not by_model:
-        t.add_row(Text("no calls yet", style="dim"), "", "", "", "")
+        t.add_row(Text("no calls yet", style="dim"), *([""] * len(numeric)))
     t.caption = f"{iteration} · {elapsed:.1f} s · session total {session_tokens:,} tokens"
     return t
 
@@ -34,5 +39,11 @@ class UsagePanel(Static):
 
     def show(self, by_model: dict[str, ModelUsage], roles: dict[str, str], iteration: str,
              elapsed: float, session_tokens: int) -> None:
-        self.table = usage_table(by_model, roles, iteration, elapsed, session_tokens)
+        self._args = (by_model, roles, iteration, elapsed, session_tokens)
+        self.table = usage_table(*self._args, width=self.content_size.width or 80)
         self.update(self.table)
+
+    def on_resize(self) -> None:
+        if getattr(self, "_args", None) is not None:
+            self.table = usage_table(*self._args, width=self.content_size.width or 80)
+            self.update(self.table)

@@ -1,0 +1,66 @@
+"""The first thing a new user reads: a card in the conversation pane that stays until the
+first question. It says what rlm-tui does, whether the model was found on its backend (and
+what to do if not), what context is loaded and how to load some, and the two ways to see a
+run at once: F2 plays a recorded example, F3 runs the needle-in-a-haystack demo live on the
+user's own model. Nothing here is a toast: it does not vanish and covers no pane."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+
+class Welcome(Static):
+    def __init__(self) -> None:
+        super().__init__("", id="welcome")
+        self.border_title = "Welcome to rlm-tui"
+        self.model = ""
+        self.backend = ""
+        self.state: Optional[str] = None  # None: checking; "": found; else the problem
+        self.context = "none"
+
+    def update_state(self, *, model: str, backend: str, state: Optional[str],
+                     context: str) -> None:
+        self.model, self.backend, self.state, self.context = model, backend, state, context
+        self.update(self.card())
+
+    def card(self) -> Group:
+        intro = Text("Ask a question about your data: the model answers by writing Python "
+                     "that explores it, and you watch every step.\n", style="italic")
+        return Group(intro, self.facts())
+
+    def facts(self) -> Table:
+        t = Table.grid(padding=(0, 1))
+        t.add_column(style="bold", no_wrap=True)
+        t.add_column(ratio=1)
+        if self.state is None:
+            status = Text.assemble((f"{self.model}", "bold"), f" on {self.backend} · ",
+                                   ("checking…", "yellow"))
+        elif self.state == "":
+            status = Text.assemble((f"{self.model}", "bold"), f" on {self.backend} · ",
+                                   ("✓ ready", "green"))
+        else:
+            status = Text.assemble((f"{self.model}", "bold"), " · ",
+                                   ("✗ " + self.state, "red"), "\n",
+                                   ("/model lists the models the backend has and switches",
+                                    "dim"))
+        t.add_row("Model", status)
+        if self.context == "no context":
+            ctx = Text.assemble("none yet · ", ("Ctrl+O", "bold cyan"),
+                                " picks a file or directory, or type ",
+                                ("/context FILE", "bold cyan"))
+        else:
+            ctx = Text(self.context)
+        t.add_row("Context", ctx)
+        t.add_row("Try", Text.assemble(("F2", "bold cyan"), " plays a recorded example run · ",
+                                       ("F3", "bold cyan"), " finds a number in 10,000 lines, "
+                                       "live on your model (", ("rlm-tui demo", "bold"), ")"))
+        t.add_row("Keys", Text.assemble(("F1", "bold cyan"), " help · ",
+                                        ("Ctrl+P", "bold cyan"), " commands · ",
+                                        ("[ ]", "bold cyan"), " step through iterations · ",
+                                        ("Ctrl+L", "bold cyan"), " back to the input"))
+        return t

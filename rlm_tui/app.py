@@ -118,6 +118,18 @@ class RLMApp(App):
         if isinstance(screen, RunView):  # said on the status line, not in a toast over a pane
             screen.flash(message, severity, timeout)
 
+    def _refresh_notifications(self) -> None:
+        """No toasts over the session and replay screens: notifications are said on their
+        status line (see notify); other screens (modals, the benchmark) keep toasts."""
+        from .screens.run_view import RunView
+
+        try:
+            if isinstance(self.screen, RunView):
+                return
+        except Exception:  # noqa: BLE001 - no screen yet
+            pass
+        super()._refresh_notifications()
+
     # -- copy ------------------------------------------------------------------------------
     def copy_text_out(self, what: str, text: str) -> None:
         self.copy_to_clipboard(text)

@@ -52,7 +52,7 @@ class ReplayScreen(RunView):
         start = run.state.started
         ctx = start.context if start is not None else None
         context = "no context" if ctx is None or ctx.kind in ("", "none") else \
-            f"{ctx.name or ctx.type} ({ctx.chars:,} chars, {ctx.kind})"
+            f"{ctx.name or ctx.type} ({ctx.chars:,} chars, {ctx.lines:,} lines)"
         return [("", "replay (read-only)", "cyan"), ("model", models, "bold"),
                 ("context", context, ""), ("run", self.title_text, "")]
 
@@ -108,6 +108,7 @@ class ReplayScreen(RunView):
     def show_replay_status(self) -> None:
         st = self.recorded.state
         speed = f"{self.speed}x" if self.speed else "instant"
+        self.refresh_app_header()
         self.set_status(f"replay (read-only) · {st.status} · "
                         f"{plural(len(st.iterations), 'iteration')} · "
                         f"{self.recorded.elapsed:.1f} s · p play ({speed}) · [ ] step · Esc closes",

@@ -182,8 +182,8 @@ class RunView(Screen):
         return [("", self.app.sub_title, "")]
 
     def refresh_app_header(self) -> None:
-        if self.is_mounted:
-            self.query_one(AppHeader).show(self.header_fields())
+        for header in self.query(AppHeader):
+            header.show(self.header_fields())
 
     def on_mount(self) -> None:
         self.refresh_app_header()

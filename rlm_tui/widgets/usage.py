@@ -30,7 +30,11 @@ def usage_table(by_model: dict[str, ModelUsage], roles: dict[str, str], iteratio
         t.add_row(Text(f"{name} ({role})" if role else name), *(f(m) for _, f in numeric))
     if not by_model:
         t.add_row(Text("no calls yet", style="dim"), *([""] * len(numeric)))
-    t.caption = f"{iteration} · {elapsed:.1f} s · session total {session_tokens:,} tokens"
+    if width >= 60:
+        t.caption = f"{iteration} · {elapsed:.1f} s · session total {session_tokens:,} tokens"
+    else:  # one line in a narrow pane
+        short = iteration.replace("iteration", "iter", 1)
+        t.caption = f"{short} · {elapsed:.1f} s · session {session_tokens:,} tok"
     return t
 
 

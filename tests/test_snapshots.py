@@ -57,6 +57,15 @@ async def show_recorded(pilot, path: Path) -> None:
         block.flush()
     screen.refresh_usage()
     screen.refresh_status()
+    last = None
+    for _ in range(25):  # until every height has landed: the panes stop growing
+        await settle_frames(pilot)
+        sizes = (screen.conversation.virtual_size, screen.repl.virtual_size)
+        if sizes == last:
+            break
+        last = sizes
+    for pane in (screen.conversation, screen.repl):
+        pane.scroll_end(animate=False, immediate=True)
     await settle_frames(pilot)
 
 

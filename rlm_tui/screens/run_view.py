@@ -568,7 +568,8 @@ class RunView(Screen):
         roles = {root: "root"}
         roles[run.recursive_model] = ("root+recursive" if run.recursive_model == root
                                       else "recursive")
-        elapsed = run.elapsed
+        # a finished run's time is its recorded total (a live Run's clock keeps going)
+        elapsed = run.state.total_time if run.done and run.state.total_time else run.elapsed
         if it is not None and records:
             elapsed = records[-1].started_t + records[-1].duration
         panel.show(by_model, roles, iteration_label(len(records), run.max_iterations), elapsed,

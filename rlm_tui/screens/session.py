@@ -150,6 +150,7 @@ class SessionScreen(RunView):
         self.model_state = problem or ""
         if problem:
             self.backend_problem = problem + " · /model lists and switches · F2 an example run"
+            self._end_flash()  # the problem shows at once, not after an older message
         else:
             self.backend_problem = None
         self.refresh_status()

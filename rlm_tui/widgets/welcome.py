@@ -29,38 +29,35 @@ class Welcome(Static):
         self.update(self.card())
 
     def card(self) -> Group:
-        intro = Text("Ask a question about your data: the model answers by writing Python "
-                     "that explores it, and you watch every step.\n", style="italic")
+        intro = Text("Ask about your data: the model answers by writing Python that explores "
+                     "it, and you watch every step.", style="italic")
         return Group(intro, self.facts())
 
     def facts(self) -> Table:
+        """Short rows: on a 100×30 terminal the whole card fits the pane."""
         t = Table.grid(padding=(0, 1))
         t.add_column(style="bold", no_wrap=True)
         t.add_column(ratio=1)
+        model = Text(self.model, style="bold")
         if self.state is None:
-            status = Text.assemble((f"{self.model}", "bold"), f" on {self.backend} · ",
-                                   ("checking…", "yellow"))
+            status = Text.assemble(model, f" on {self.backend} · ", ("checking…", "yellow"))
         elif self.state == "":
-            status = Text.assemble((f"{self.model}", "bold"), f" on {self.backend} · ",
-                                   ("✓ ready", "green"))
+            status = Text.assemble(model, f" on {self.backend} · ", ("✓ ready", "green"))
         else:
-            status = Text.assemble((f"{self.model}", "bold"), " · ",
-                                   ("✗ " + self.state, "red"), "\n",
-                                   ("/model lists the models the backend has and switches",
-                                    "dim"))
+            status = Text.assemble(model, " · ", ("✗ " + self.state, "red"), " · ",
+                                   ("/model", "bold cyan"), " lists and switches")
         t.add_row("Model", status)
         if self.context == "no context":
-            ctx = Text.assemble("none yet · ", ("Ctrl+O", "bold cyan"),
-                                " picks a file or directory, or type ",
+            ctx = Text.assemble("none yet · ", ("Ctrl+O", "bold cyan"), " or ",
                                 ("/context FILE", "bold cyan"))
         else:
             ctx = Text(self.context)
         t.add_row("Context", ctx)
-        t.add_row("Try", Text.assemble(("F2", "bold cyan"), " plays a recorded example run · ",
-                                       ("F3", "bold cyan"), " finds a number in 10,000 lines, "
-                                       "live on your model (", ("rlm-tui demo", "bold"), ")"))
+        t.add_row("Try", Text.assemble(("F2", "bold cyan"), " an example run · ",
+                                       ("F3", "bold cyan"), " live demo: find a number in "
+                                       "10,000 lines with your model"))
         t.add_row("Keys", Text.assemble(("F1", "bold cyan"), " help · ",
                                         ("Ctrl+P", "bold cyan"), " commands · ",
-                                        ("[ ]", "bold cyan"), " step through iterations · ",
-                                        ("Ctrl+L", "bold cyan"), " back to the input"))
+                                        ("[ ]", "bold cyan"), " steps · ",
+                                        ("Ctrl+L", "bold cyan"), " input"))
         return t

@@ -84,3 +84,28 @@ async def test_the_live_demo_loads_a_haystack_asks_and_gives_a_verdict(ollama):
         assert app.session.context_info.lines == 10_000
         assert demo.expected in app.session.current.state.answer
         assert not app.screen.query(Welcome)
+
+
+async def test_rlm_tui_demo_starts_the_demo_once_the_model_is_found(ollama):
+    from rlm_tui.app import RLMApp
+    from rlm_tui.session import Session, Settings
+
+    ollama.fake.script("qwen3:0.6b", needle_finder)
+    app = RLMApp(Session.create(Settings(model="qwen3:0.6b")), demo=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: bool([n for n in app.screen.query(Notice)
+                                         if "found it" in n.text]), timeout=60)
+        assert len(app.session.runs) == 1
+
+
+async def test_messages_go_to_the_status_line_not_over_a_pane(ollama):
+    from textual.widgets._toast import Toast
+
+    ollama.fake.script("qwen3:4b", ["FINAL(x)"])
+    app = make_app(model="qwen3:4b")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.screen.model_state == "")
+        app.notify("something happened", severity="warning")
+        await pilot.pause()
+        assert not app.screen.query(Toast)
+        assert "something happened" in str(app.screen.query_one("#status").render())

@@ -45,6 +45,7 @@ HELP_TEXT = {
     "load_context": "Load context", "focus_input": "Back to the input box",
     "timeline": "Focus the timeline", "example": "Play an example run",
     "demo": "Live demo: find a number in 10,000 lines on your model",
+    "replay_play": "Play the run at its recorded pace / stop",
 }
 
 

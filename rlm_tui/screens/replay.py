@@ -26,8 +26,8 @@ SPEEDS = (1, 2, 4, 8, 16, 0)  # 0: instant
 class ReplayScreen(RunView):
     BINDINGS = [
         Binding("escape,q", "close", "Close", id="close_replay"),
-        Binding("p", "play", "Play / stop", id="replay_play"),
-        Binding("plus,equals_sign", "speed(1)", "Faster", id="replay_faster"),
+        Binding("p", "play", "Play", id="replay_play"),
+        Binding("plus,equals_sign", "speed(1)", "Faster", id="replay_faster", key_display="+"),
         Binding("minus", "speed(-1)", "Slower", id="replay_slower"),
     ]
 

@@ -77,8 +77,8 @@ def coalesce(batch: list[ev.Event]) -> list[ev.Event]:
 
 class RunView(Screen):
     BINDINGS = [
-        Binding("left_square_bracket", "step(-1)", "Earlier", id="step_back"),
-        Binding("right_square_bracket", "step(1)", "Later", id="step_forward"),
+        Binding("left_square_bracket", "step(-1)", "Back", id="step_back"),
+        Binding("right_square_bracket", "step(1)", "Next", id="step_forward"),
         # keys that never type: they step from anywhere, whatever has focus
         Binding("alt+left", "step(-1)", "Earlier step (from anywhere)", show=False,
                 priority=True, id="step_back_any"),

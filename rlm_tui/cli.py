@@ -45,6 +45,8 @@ def add_model_args(p: argparse.ArgumentParser, prefix: str = "") -> None:
     """The model flags. Defaults are filled in by resolve_model_args, not here: a subcommand's
     default must not overwrite what was given before the subcommand."""
     def arg(*flags: str, dest: str, **kw) -> None:
+        if "action" not in kw:
+            kw.setdefault("metavar", dest.upper())  # not ROOT_MODEL in --help
         p.add_argument(*flags, dest=prefix + dest, default=argparse.SUPPRESS, **kw)
 
     arg("--model", "-m", dest="model",

@@ -47,10 +47,7 @@ async def show_recorded(pilot, path: Path) -> None:
         await card.remove()
     screen.session.runs.append(recorded)
     run_idx = len(screen.session.runs) - 1
-    from rlm_tui.widgets.conversation import UserMessage
-
-    await screen.conversation.add(UserMessage(recorded.prompt), run_idx, 0)
-    for e in recorded.events:
+    for e in recorded.events:  # run_started draws the question
         await screen.show_event(recorded, run_idx, e)
     await screen.conversation.flush()
     for block in screen.repl.blocks.values():

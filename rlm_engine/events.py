@@ -208,7 +208,8 @@ class FinalAnswer(Event):
 class RunFailed(Event):
     kind: ClassVar[str] = "run_failed"
     error: str  # one line, for people
-    reason: str  # backend | empty_reply | max_tokens | max_timeout | repl | config
+    # backend | empty_reply | max_tokens | max_timeout | repl | config | no_answer | internal
+    reason: str
     partial_answer: str = ""
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from . import events as ev
+from .schema import MAX_LINE_BYTES, BadEvent, decode_event, parse_json
 from .trajectory import BENCH_FORMAT, data_dir, saved_benchmarks
 
 TAIL_BYTES = 256 * 1024
@@ -35,47 +37,56 @@ class HistoryEntry:
             self.kind, self.models, self.prompt, self.context, self.outcome, self.path.name))
 
 
-def _head(path: Path) -> Optional[dict]:
-    """The root run's run_started line (the first lines, read whole however long)."""
+def _event(raw: bytes, kind: str) -> Optional[ev.Event]:
+    """The line as an event of `kind`, if it is one and passes the checks (schema.py)."""
+    if kind.encode() not in raw:  # most lines: not worth parsing
+        return None
+    try:
+        e = decode_event(parse_json(raw))
+    except BadEvent:
+        return None
+    return e if e.kind == kind else None
+
+
+def _head(path: Path) -> Optional[ev.RunStarted]:
+    """The root run's run_started line (among the first lines, each up to MAX_LINE_BYTES)."""
     with open(path, "rb") as fh:
         for _ in range(5):
-            raw = fh.readline()
-            if not raw:
+            raw = fh.readline(MAX_LINE_BYTES + 1)
+            if not raw or len(raw) > MAX_LINE_BYTES:
                 return None
-            try:
-                data = json.loads(raw)
-            except ValueError:
-                continue
-            if isinstance(data, dict) and data.get("type") == "run_started" \
-                    and not data.get("depth"):
-                return data
+            e = _event(raw, "run_started")
+            if isinstance(e, ev.RunStarted) and not e.depth:
+                return e
     return None
 
 
-def _tail(path: Path, root: str) -> tuple[Optional[dict], Optional[dict]]:
+def _tail(path: Path, root: str) -> tuple[Optional[ev.RunFinished], Optional[ev.RunFailed]]:
     """The root run's run_finished and run_failed lines, reading back from the end in growing
-    windows until run_finished parses (a long answer makes a long line)."""
+    windows until run_finished parses (a long answer makes a long line), at most
+    MAX_LINE_BYTES back."""
     size = os.path.getsize(path)
     window = TAIL_BYTES
     while True:
         with open(path, "rb") as fh:
             fh.seek(max(0, size - window))
-            data = fh.read()
+            data = fh.read(window)
         finished = failed = None
         for raw in reversed(data.splitlines()):
-            try:
-                d = json.loads(raw)
-            except ValueError:
+            if root.encode() not in raw:
                 continue
-            if not isinstance(d, dict) or d.get("run_id") != root:
-                continue
-            if d.get("type") == "run_finished" and finished is None:
-                finished = d
-            elif d.get("type") == "run_failed" and failed is None:
-                failed = d
+            if finished is None:
+                e = _event(raw, "run_finished")
+                if isinstance(e, ev.RunFinished) and e.run_id == root:
+                    finished = e
+                    continue
+            if failed is None:
+                e = _event(raw, "run_failed")
+                if isinstance(e, ev.RunFailed) and e.run_id == root:
+                    failed = e
             if finished is not None and failed is not None:
                 break
-        if finished is not None or window >= size:
+        if finished is not None or window >= size or window >= MAX_LINE_BYTES:
             return finished, failed
         window *= 4
 
@@ -84,30 +95,29 @@ def _run_entry(path: Path) -> Optional[HistoryEntry]:
     start = _head(path)
     if start is None:
         return None
-    finished, failed = _tail(path, start.get("run_id"))
-    ctx = start.get("context") if isinstance(start.get("context"), dict) else {}
-    models = start.get("model", "?")
-    if start.get("recursive_model") not in (None, models):
-        models += f" → {start['recursive_model']}"
+    finished, failed = _tail(path, start.run_id)
+    models = start.model
+    if start.recursive_model != models:
+        models += f" → {start.recursive_model}"
     if finished is None:
         outcome, iterations, tokens = "(did not finish: the app stopped mid-run)", None, None
     else:
-        usage = finished.get("usage") if isinstance(finished.get("usage"), dict) else {}
-        tokens = int(usage.get("total_prompt_tokens") or 0) + \
-            int(usage.get("total_completion_tokens") or 0)
-        iterations = finished.get("iterations")
-        if finished.get("status") == "completed":
-            outcome = finished.get("answer", "")
-        elif finished.get("status") == "cancelled":
+        tokens = finished.usage["total_prompt_tokens"] + finished.usage["total_completion_tokens"]
+        iterations = finished.iterations
+        if finished.status == "completed":
+            outcome = finished.answer
+        elif finished.status == "cancelled":
             outcome = "cancelled"
         else:
-            outcome = f"failed: {(failed or {}).get('error', '')}"
-    return HistoryEntry("run", path, float(start.get("started_at") or path.stat().st_mtime),
-                        models, start.get("prompt", ""), ctx.get("name") or ctx.get("kind", ""),
-                        iterations, tokens, " ".join(str(outcome).split()))
+            outcome = f"failed: {failed.error if failed else ''}"
+    return HistoryEntry("run", path, start.started_at or path.stat().st_mtime,
+                        models, start.prompt, start.context.name or start.context.kind,
+                        iterations, tokens, " ".join(outcome.split()))
 
 
 def _bench_entry(path: Path) -> Optional[HistoryEntry]:
+    if path.stat().st_size > MAX_LINE_BYTES:  # not one of ours: never read a huge file whole
+        return None
     data = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict) or data.get("format") != BENCH_FORMAT:
         return None

@@ -84,6 +84,11 @@ class Run(BlocksMixin, SubCallsMixin):
         return str(self._writer.path) if self._writer else None
 
     @property
+    def trajectory_error(self) -> Optional[str]:
+        """One line when the trajectory could not be written (the run goes on without it)."""
+        return self._writer.error if self._writer else None
+
+    @property
     def result(self):
         return self.state.result(self.trajectory_path)
 
@@ -206,7 +211,7 @@ class Run(BlocksMixin, SubCallsMixin):
     # -- the run ---------------------------------------------------------------------------
     async def _main(self) -> None:
         try:
-            await self._body()
+            await self._opened_body()
         except asyncio.CancelledError:
             if self._stop_reason == "max_timeout":
                 self.emit(ev.RunFailed, reason="max_timeout", partial_answer=self._partial(),
@@ -228,6 +233,17 @@ class Run(BlocksMixin, SubCallsMixin):
             if self._timer is not None:
                 self._timer.cancel()
             await self._finish()
+
+    async def _opened_body(self) -> None:
+        """The body; a run that fails before it begins (e.g. its context does not load)
+        still opens with run_started, so the history lists it with its error."""
+        try:
+            await self._body()
+        except BaseException:
+            if self.state.started is None:
+                self._emit_started(ev.ContextInfo(name=self._context.name if self._context
+                                                  else ""), "")
+            raise
 
     async def _finish(self) -> None:
         try:
@@ -260,11 +276,7 @@ class Run(BlocksMixin, SubCallsMixin):
             recursion=self.depth + 1 < rlm.max_depth)
         messages = [{"role": "system", "content": system},
                     {"role": "user", "content": prompts.first_message(self.prompt)}]
-        self.emit(ev.RunStarted, prompt=self.prompt, model=self.root_client.label,
-                  recursive_model=rlm.recursive_client.label, max_iterations=rlm.max_iterations,
-                  context=info, system_prompt=system, started_at=time.time(),
-                  settings=rlm.settings(),
-                  parent_run_id=self.parent.run_id if self.parent else "")
+        self._emit_started(info, system)
         nudged = False
         for iteration in range(1, rlm.max_iterations + 1):
             self.emit(ev.IterationStarted, iteration=iteration)
@@ -293,6 +305,14 @@ class Run(BlocksMixin, SubCallsMixin):
             self.emit(ev.FeedbackSent, iteration=iteration, text=text)
         await self._last_chance(rlm.max_iterations + 1, messages)
 
+    def _emit_started(self, info: ev.ContextInfo, system: str) -> None:
+        rlm = self.rlm
+        self.emit(ev.RunStarted, prompt=self.prompt, model=self.root_client.label,
+                  recursive_model=rlm.recursive_client.label, max_iterations=rlm.max_iterations,
+                  context=info, system_prompt=system, started_at=time.time(),
+                  settings=rlm.settings(),
+                  parent_run_id=self.parent.run_id if self.parent else "")
+
     async def _last_chance(self, iteration: int, messages: list[dict]) -> None:
         messages.append({"role": "user", "content": prompts.LAST_CHANCE})
         self.emit(ev.FeedbackSent, iteration=iteration - 1, text=prompts.LAST_CHANCE)
@@ -303,7 +323,11 @@ class Run(BlocksMixin, SubCallsMixin):
         if final is not None and final.kind == "FINAL":
             answer = final.value
         elif final is not None:
-            value, _err = await self._repl.get_variable(final.value)  # type: ignore[union-attr]
+            value, error = await self._repl.get_variable(final.value)  # type: ignore[union-attr]
+            if value is None:  # no answer: never the literal "FINAL_VAR(name)" as one
+                self._last_reply = parsing.drop_final(reply)
+                raise _Stop("no_answer", f"no answer after {iteration - 1} iterations: the last "
+                                         f"reply's FINAL_VAR({final.value[:60]}) failed: {error}")
             answer = value
         if answer is None:
             answer = parsing.prose_of(reply) or reply.strip()

@@ -156,6 +156,16 @@ def find_final(text: str) -> Optional[Final]:
     return Final(kind, value)
 
 
+def drop_final(text: str) -> str:
+    """The reply without the line of its FINAL / FINAL_VAR (what is left when that answer
+    cannot be given, e.g. FINAL_VAR of a missing variable)."""
+    m = _FINAL.search(_outside_code(text))
+    if not m:
+        return text
+    end = text.find("\n", m.start())
+    return text[:m.start()] + ("" if end < 0 else text[end + 1:])
+
+
 def prose_of(text: str) -> str:
     """The reply without its code blocks (the best partial answer when a run stops early)."""
     out = text

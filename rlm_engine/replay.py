@@ -15,22 +15,34 @@ from .trajectory import load_trajectory
 class RecordedRun:
     def __init__(self, events: list[ev.Event], warnings: Optional[list[str]] = None,
                  path: Optional[Path] = None) -> None:
-        self.events = events
         self.warnings = list(warnings or [])
         self.path = path
         self.state = RunState()
-        for e in events:
-            self.state.apply(e)
+        # only what the fold took is shown: the screens then never meet an event that names
+        # an iteration out of sequence, or a second root run
+        self.events = [e for e in events if self._take(e)]
         self.interrupted = self.state.close_interrupted()
         start = self.state.started
         if start is None:
             self.warnings.append("the file holds no run_started event")
+        skipped = len(events) - len(self.events)
+        if skipped:
+            name = f"{path.name}: " if path else ""
+            self.warnings.append(f"{name}{skipped} event(s) out of sequence (an iteration or "
+                                 f"block that does not follow the ones before, or another "
+                                 f"run's) were skipped")
         self.model = start.model if start else "?"
         self.recursive_model = start.recursive_model if start else "?"
         self.max_iterations = start.max_iterations if start else 0
         self.prompt = start.prompt if start else ""
         self.done = True
         self.trajectory_path = str(path) if path else None
+
+    def _take(self, e: ev.Event) -> bool:
+        root = self.state.started
+        if root is not None and e.depth == 0 and e.run_id != root.run_id:
+            return False  # a file holds one root run; its children have depth > 0
+        return self.state.apply(e)
 
     @property
     def elapsed(self) -> float:

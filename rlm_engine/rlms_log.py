@@ -19,44 +19,34 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from pathlib import Path
 from typing import Any, Optional
 
 from . import events as ev
+from .schema import MAX_NUMBER, json_lines
 from .usage import Usage
 
 
 def is_rlms_log(path: "str | Path") -> bool:
     """True when the file's first JSON line is an rlms ``metadata`` (or iteration) entry."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            for line in fh:
-                if line.strip():
-                    first = json.loads(line)
-                    return first.get("type") in ("metadata", "run_context", "iteration") \
-                        and "format" not in first
-    except (OSError, ValueError):
+        first = next(iter(json_lines(path)), None)
+    except OSError:
         return False
-    return False
+    return isinstance(first, dict) and "format" not in first \
+        and first.get("type") in ("metadata", "run_context", "iteration")
 
 
 def load_rlms_log(path: "str | Path") -> tuple[list[ev.Event], list[str]]:
     """(events, warnings). Corrupt lines are skipped with a warning, as for our own files."""
     entries: list[dict] = []
     bad = 0
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        for line in fh:
-            if not line.strip():
-                continue
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                bad += 1
-                continue
-            if isinstance(entry, dict):
-                entries.append(entry)
-            else:
-                bad += 1
+    for entry in json_lines(path):  # bounded lines; BAD for one that is not JSON
+        if isinstance(entry, dict):
+            entries.append(entry)
+        else:
+            bad += 1
     warnings = [f"{Path(path).name}: {bad} line(s) were incomplete or corrupt and were "
                 f"skipped"] if bad else []
     meta = next((e for e in entries if e.get("type") == "metadata"), {})
@@ -86,10 +76,15 @@ def _list(value: Any) -> list:
 
 
 def _num(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
+    """A count or a duration: a finite number in 0..MAX_NUMBER, else 0 (a log may say
+    "1.2s", NaN, -5 or 1e308)."""
+    if isinstance(value, bool):
         return 0.0
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return 0.0
+    return number if math.isfinite(number) and 0 <= number <= MAX_NUMBER else 0.0
 
 
 def _text(value: Any) -> str:
@@ -97,6 +92,8 @@ def _text(value: Any) -> str:
         return value
     try:
         return json.dumps(value, ensure_ascii=False)
+    except RecursionError:
+        return "(nested too deeply to show)"
     except (TypeError, ValueError):
         return str(value)
 

@@ -16,6 +16,10 @@ from .usage import ModelUsage, Usage, usage_summary
 KEEP_OUTPUT_CHARS = 1_000_000  # per block, in memory; the model saw less, the trajectory more
 
 
+class OutOfRange(ValueError):
+    """An event named an iteration or block that does not follow those seen so far."""
+
+
 @dataclass
 class SubCallRecord:
     call_id: str
@@ -125,6 +129,7 @@ class RunState:
         self.total_time = 0.0
         self.last_t = 0.0
         self.finished = False  # RunFinished seen
+        self.rejected = 0  # events refused as out of sequence (only a damaged file has them)
 
     # -- queries ---------------------------------------------------------------------------
     @property
@@ -136,14 +141,21 @@ class RunState:
         return sum(m.prompt_tokens + m.completion_tokens for m in self.by_model.values())
 
     def iteration(self, n: int) -> IterationRecord:
-        while len(self.iterations) < n:
-            self.iterations.append(IterationRecord(len(self.iterations) + 1))
+        """Iteration `n`, made when it is the next one; any other new number raises
+        OutOfRange (a file that names iteration 10**9 must not make 10**9 records)."""
+        if n == len(self.iterations) + 1:
+            self.iterations.append(IterationRecord(n))
+        elif not 1 <= n <= len(self.iterations):
+            raise OutOfRange(f"iteration {n} after {len(self.iterations)}")
         return self.iterations[n - 1]
 
     def block(self, iteration: int, index: int) -> BlockRecord:
+        """As `iteration`: a block is made only as the next one of its iteration."""
         it = self.iteration(iteration)
-        while len(it.blocks) <= index:
-            it.blocks.append(BlockRecord(len(it.blocks), ""))
+        if index == len(it.blocks):
+            it.blocks.append(BlockRecord(index, ""))
+        elif not 0 <= index < len(it.blocks):
+            raise OutOfRange(f"block {index} of iteration {iteration} after {len(it.blocks)}")
         return it.blocks[index]
 
     def usage(self) -> dict:
@@ -182,15 +194,21 @@ class RunState:
         self.by_model[model] = current.add(usage, seconds)
 
     # -- the fold --------------------------------------------------------------------------
-    def apply(self, e: ev.Event) -> None:
+    def apply(self, e: ev.Event) -> bool:
         """Fold one event. Events of other runs (children started by rlm_query, which share
-        the root's stream) are left to states of their own."""
+        the root's stream) are left to states of their own. False (and counted in `rejected`)
+        for an event that names an iteration or block out of sequence: it changes nothing."""
         if self.started is not None and e.run_id != self.started.run_id:
-            return
-        self.last_t = max(self.last_t, e.t)
+            return True
         handler = getattr(self, "_on_" + e.kind, None)
         if handler is not None:
-            handler(e)
+            try:
+                handler(e)
+            except OutOfRange:
+                self.rejected += 1
+                return False
+        self.last_t = max(self.last_t, e.t)
+        return True
 
     def _on_run_started(self, e: ev.RunStarted) -> None:
         self.started = e

@@ -24,7 +24,8 @@ from typing import IO, Iterable, Optional
 
 import platformdirs
 
-from .events import Event, event_from_dict
+from .events import Event
+from .schema import BAD, BadEvent, decode_event, json_lines
 
 FORMAT = "rlm-tui"
 VERSION = 1
@@ -61,12 +62,17 @@ def env_secrets() -> set[str]:
 class TrajectoryWriter:
     def __init__(self, path: Path, secrets: Iterable[str] = ()) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._secrets = sorted({s for s in (*env_secrets(), *secrets) if s and len(s) >= 8},
                                key=len, reverse=True)
         self.error: Optional[str] = None  # set when the disk refused a line (then it stops)
-        self._file: Optional[IO[str]] = open(self.path, "a", encoding="utf-8",
-                                             errors="backslashreplace")
+        self._file: Optional[IO[str]] = None
+        try:  # a data directory that cannot be written costs the file, never the run
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "a", encoding="utf-8", errors="backslashreplace")
+        except OSError as exc:
+            self.error = (f"the trajectory could not be written to {self.path.parent}: "
+                          f"{exc.strerror or exc} (set RLM_TUI_DATA_DIR to a writable "
+                          f"directory)")
         self._line({"type": "trajectory", "format": FORMAT, "version": VERSION,
                     "created": time.time()})
 
@@ -114,36 +120,38 @@ class Trajectory:
 
 def load_trajectory(path: "str | Path") -> Trajectory:
     """Read a trajectory. A truncated or corrupt file gives what it has plus a warning; a file
-    from a newer version is read as far as it can be, with a warning saying so."""
+    from a newer version is read as far as it can be, with a warning saying so. Every line
+    is checked before it becomes an event (schema.py): a damaged one is skipped and counted."""
     path = Path(path)
     out = Trajectory(path)
-    bad = unknown = 0
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError:
-                bad += 1
-                continue
-            if not isinstance(data, dict):
-                bad += 1
-                continue
-            if data.get("type") == "trajectory":
-                out.version = int(data.get("version", VERSION))
-                if out.version > VERSION:
-                    out.warnings.append(
-                        f"{path.name} was written by a newer rlm-tui (format {out.version}, "
-                        f"this one reads {VERSION}): update rlm-tui to see everything")
-                continue
-            try:
-                out.events.append(event_from_dict(data))
-            except (KeyError, TypeError, ValueError):
+    bad = unknown = invalid = 0
+    first_problem = ""
+    for data in json_lines(path):
+        if data is BAD or not isinstance(data, dict):
+            bad += 1
+            continue
+        if data.get("type") == "trajectory":
+            version = data.get("version", VERSION)
+            out.version = version if type(version) is int and version >= 0 else VERSION
+            if out.version > VERSION:
+                out.warnings.append(
+                    f"{path.name} was written by a newer rlm-tui (format {out.version}, "
+                    f"this one reads {VERSION}): update rlm-tui to see everything")
+            continue
+        try:
+            out.events.append(decode_event(data))
+        except BadEvent as exc:
+            if exc.unknown:
                 unknown += 1
+            else:
+                invalid += 1
+                first_problem = first_problem or str(exc)
     if bad:
         out.warnings.append(f"{path.name}: {bad} line(s) were incomplete or corrupt and were "
                             f"skipped (the run may have been cut off)")
+    if invalid:
+        out.warnings.append(f"{path.name}: {invalid} damaged event(s) were skipped "
+                            f"(first: {first_problem})")
     if unknown:
         out.warnings.append(f"{path.name}: {unknown} event(s) of an unknown kind were skipped")
     if out.events and out.events[-1].kind != "run_finished":

@@ -15,6 +15,7 @@ from typing import Optional
 from rlm_engine import RLM, ContextSource, ReplSession, check_context_path
 from rlm_engine.events import ContextInfo
 from rlm_engine.loop import Run
+from rlm_engine.repl.session import WorkerDied
 from rlm_engine.rlm import DEFAULT_MODEL
 
 
@@ -92,14 +93,27 @@ class Session:
         (raises ContextError or ReplError with a one-line message)."""
         p = check_context_path(path)
         try:
-            raw = await self.repl.set_context(ContextSource(path=str(p.resolve()), name=p.name))
+            raw = await self._set_context(ContextSource(path=str(p.resolve()), name=p.name))
         except Exception:
             old = self.context_path  # unchanged; the worker may have dropped its value
             if old is not None:
-                await self.repl.set_context(ContextSource(path=str(old.resolve()), name=old.name))
+                try:
+                    await self._set_context(ContextSource(path=str(old.resolve()),
+                                                          name=old.name))
+                except Exception:  # noqa: BLE001 - the first error is the one to report
+                    pass
             raise
         self.context_path, self.context_info = p, ContextInfo(**raw)
         return self.context_info
+
+    async def _set_context(self, source: ContextSource) -> dict:
+        """Into the worker; a worker that died while idle (killed, out of memory) is replaced
+        by a fresh one first, so `/context` works again (its variables were lost already)."""
+        try:
+            return await self.repl.set_context(source)
+        except WorkerDied:
+            await self.repl.close()
+            return await self.repl.set_context(source)
 
     def change(self, **changes) -> None:
         """New settings (e.g. another model); raises ConfigError and keeps the old ones."""

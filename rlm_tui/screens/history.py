@@ -38,7 +38,10 @@ class HistoryScreen(Screen):
         table = self.query_one(DataTable)
         for name in COLUMNS:
             table.add_column(name, key=name)
-        self.entries = list_history()
+        try:
+            self.entries = list_history()
+        except OSError as exc:  # the data directory itself cannot be read
+            self.notify(f"cannot read the history: {exc.strerror or exc}", severity="error")
         self.fill("")
         self.query_one(Input).focus()
 
@@ -85,7 +88,10 @@ class HistoryScreen(Screen):
                 from .replay import ReplayScreen
 
                 self.app.push_screen(ReplayScreen(RecordedRun.load(entry.path)))
-        except (OSError, ValueError, KeyError) as exc:
+        except OSError as exc:
+            self.notify(f"cannot open {entry.path.name}: {exc.strerror or exc}",
+                        severity="error")
+        except Exception as exc:  # noqa: BLE001 - a damaged file is one line, not the app's end
             self.notify(f"cannot open {entry.path.name}: {exc}", severity="error")
 
     def action_close(self) -> None:

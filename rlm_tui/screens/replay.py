@@ -40,6 +40,7 @@ class ReplayScreen(RunView):
         self.exit_on_close = exit_on_close
         self.speed_index = 1  # 2x
         self.playing = False
+        self.closing = False  # set by Esc: a drawing still under way stops where it is
 
     @property
     def runs(self) -> list:
@@ -66,7 +67,7 @@ class ReplayScreen(RunView):
         if self.autoplay:
             self.action_play()
         else:
-            await self.render_run(paced=False)
+            await self._guarded(self.render_run(paced=False))
         for warning in self.recorded.warnings:
             self.notify(warning, severity="warning", timeout=8)
 
@@ -92,6 +93,8 @@ class ReplayScreen(RunView):
             await self.clear_panes()
             last = 0.0
             for e in self.recorded.events:
+                if self.closing:
+                    return
                 if self.speed:
                     delay = min(2.0, max(0.0, e.t - last) / self.speed)
                     if delay > 0.002:
@@ -118,16 +121,27 @@ class ReplayScreen(RunView):
         if self.playing:
             self.workers.cancel_group(self, "play")
             self.playing = False
-            self.run_worker(self.render_run(paced=False), group="render", exclusive=True)
+            self.run_worker(self._guarded(self.render_run(paced=False)), group="render",
+                            exclusive=True)
             return
         self.playing = True
         self.run_worker(self._play(), group="play", exclusive=True)
 
     async def _play(self) -> None:
         try:
-            await self.render_run(paced=True)
+            await self._guarded(self.render_run(paced=True))
         finally:
             self.playing = False
+
+    async def _guarded(self, drawing) -> None:
+        """Drawing in a worker: closing the screen mid-way ends it quietly, and anything else
+        that goes wrong is one line, never the end of the app."""
+        try:
+            await drawing
+        except Exception as exc:  # noqa: BLE001 - the screen handles its own errors
+            if not self.closing and self.is_attached:
+                self.notify(f"the replay could not be drawn: {type(exc).__name__}: {exc}",
+                            severity="error", timeout=8)
 
     async def on_timeline_selected(self, message: Timeline.Selected) -> None:
         if self.playing:  # the window follows the play; stepping waits for it to stop
@@ -144,6 +158,9 @@ class ReplayScreen(RunView):
         self.notify(f"replay speed {speed}", timeout=2)
 
     def action_close(self) -> None:
+        self.closing = True
+        self.workers.cancel_group(self, "play")
+        self.workers.cancel_group(self, "render")
         if self.exit_on_close:
             self.app.exit()
         else:

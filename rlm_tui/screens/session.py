@@ -52,6 +52,7 @@ class SessionScreen(RunView):
         self.probe_backend = probe  # off when another screen (the benchmark) was asked for
         self.start_demo = demo  # `rlm-tui demo`: run it once the model is found
         self.demos: dict = {}  # run index -> the Demo it runs
+        self._said: set[tuple[int, str]] = set()  # (run, trajectory error) already shown
 
     @property
     def runs(self) -> list:
@@ -165,6 +166,9 @@ class SessionScreen(RunView):
             await self.session.load_context(path)
         except RLMError as exc:
             self.notify(str(exc), severity="error", timeout=8)
+        except Exception as exc:  # noqa: BLE001 - the screen handles its own errors
+            self.notify(f"could not load {path.name}: {type(exc).__name__}: {exc} "
+                        f"(/clear starts a fresh REPL)", severity="error", timeout=8)
         else:
             self.notify(f"context: {self.session.context_label()}")
         self.refresh_header()
@@ -195,9 +199,22 @@ class SessionScreen(RunView):
             return
         for card in self.query(Welcome):
             card.remove()  # the first question: the welcome has done its work
-        run = self.session.ask(prompt)
+        try:
+            run = self.session.ask(prompt)
+        except Exception as exc:  # noqa: BLE001 - the screen handles its own errors
+            self.notify(f"the run could not start: {type(exc).__name__}: {exc}",
+                        severity="error", timeout=8)
+            return
+        self._say_trajectory_error(run)
         run_idx = len(self.session.runs) - 1
         self.run_worker(self.drive(run, run_idx, prompt), group="run")
+
+    def _say_trajectory_error(self, run: Run) -> None:
+        """Once per run: its file could not be written (the run itself goes on)."""
+        error = run.trajectory_error
+        if error and (id(run), error) not in self._said:
+            self._said.add((id(run), error))
+            self.notify(error, severity="warning", timeout=10)
 
     async def run_command(self, name: str, arg: str) -> None:
         if name == "quit":
@@ -293,6 +310,7 @@ class SessionScreen(RunView):
             await self.show_verdict(run, run_idx)
             self.refresh_status()
             self.refresh_usage()
+            self._say_trajectory_error(run)  # e.g. the disk filled up mid-run
 
     def action_example(self) -> None:
         """Open (and play) one of the example runs shipped with rlm-tui, in turn."""

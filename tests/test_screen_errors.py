@@ -1,0 +1,76 @@
+"""Every screen handles its own errors: whatever a file, a worker or a key does, the app
+stays up, the session stays, and the user gets one line saying what happened."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from app_helpers import ask, make_app, notifications, run_to_end, until
+from conftest import free_port
+from rlm_tui.screens.replay import ReplayScreen
+from rlm_tui.screens.session import SessionScreen
+from rlm_tui.widgets.conversation import AssistantMessage
+
+
+async def test_esc_during_a_replays_playback_closes_it_and_the_app_stays(monkeypatch):
+    monkeypatch.setenv("OLLAMA_HOST", f"http://127.0.0.1:{free_port()}")
+    app = make_app(model="qwen3:4b")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: any("F2" in n for n in notifications(app)))
+        for _ in range(3):
+            await pilot.press("f2")
+            await until(pilot, lambda: isinstance(app.screen, ReplayScreen)
+                        and bool(app.screen.query(AssistantMessage)))
+            screen = app.screen
+            assert screen.playing
+            players = [w for w in app.workers if w.group == "play"]
+            await pilot.press("escape")
+            await until(pilot, lambda: isinstance(app.screen, SessionScreen))
+            await until(pilot, lambda: all(w.is_finished for w in players))
+            await pilot.pause()
+            assert app.is_running and app._exception is None
+
+
+async def _kill_idle_worker(pilot, app) -> None:
+    """Start the session's worker, then kill it while nothing runs."""
+    repl = app.session.repl
+    await repl.start()
+    pid = repl.pid
+    os.kill(pid, signal.SIGKILL)
+    await until(pilot, lambda: repl._proc is None or repl._proc.returncode is not None)
+
+
+async def test_context_and_clear_after_the_idle_worker_died(ollama, tmp_path):
+    ollama.fake.script("root", ["FINAL(still here)"])
+    doc = tmp_path / "doc.txt"
+    doc.write_text("alpha\n")
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await _kill_idle_worker(pilot, app)
+        before = len(notifications(app))
+        await ask(pilot, f"/context {doc}")
+        await until(pilot, lambda: len(notifications(app)) > before)
+        await until(pilot, lambda: not [w for w in app.workers if w.group == "context"
+                                        and not w.is_finished])
+        assert app.is_running and app._exception is None
+        await _kill_idle_worker(pilot, app)
+        await ask(pilot, "/clear")
+        await until(pilot, lambda: any(n == "new session" for n in notifications(app)))
+        assert app.is_running and app._exception is None
+        await run_to_end(pilot, "q")
+        assert app.session.current.result.answer == "still here"
+
+
+async def test_a_data_directory_that_cannot_be_written_leaves_the_run_and_says_so(
+        ollama, tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the data directory should be")
+    monkeypatch.setenv("RLM_TUI_DATA_DIR", str(blocker))
+    ollama.fake.script("root", ["FINAL(answered anyway)"])
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await run_to_end(pilot, "q")
+        assert app.session.current.result.answer == "answered anyway"
+        assert any("trajectory could not be written" in n for n in notifications(app))
+        assert app.is_running and app._exception is None

@@ -74,3 +74,39 @@ async def test_a_data_directory_that_cannot_be_written_leaves_the_run_and_says_s
         assert app.session.current.result.answer == "answered anyway"
         assert any("trajectory could not be written" in n for n in notifications(app))
         assert app.is_running and app._exception is None
+
+
+async def test_damaged_files_open_from_the_history_with_a_warning(tmp_path):
+    from rlm_engine.trajectory import data_dir
+    from rlm_tui.screens.history import HistoryScreen
+    from test_hostile_files import EXAMPLE, damaged
+
+    folder = data_dir() / "trajectories"
+    folder.mkdir(parents=True)
+    for name, field, value, kinds in [("a-huge-index", "index", 10 ** 9, {"code_output"}),
+                                      ("b-text-iteration", "iteration", "abc",
+                                       {"code_block_started", "feedback_sent"})]:
+        damaged(tmp_path, field, value, kinds).rename(folder / f"{name}.jsonl")
+    (folder / "c-gone.jsonl").write_bytes(EXAMPLE.read_bytes())
+    app = make_app(model="nothing-needed")
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.push_screen(HistoryScreen())
+        await until(pilot, lambda: isinstance(app.screen, HistoryScreen)
+                    and len(app.screen.shown) == 3)
+        history = app.screen
+        for i, entry in enumerate(history.shown):
+            if entry.path.name == "c-gone.jsonl":
+                entry.path.unlink()  # removed between the listing and the opening
+            before = len(notifications(app))
+            history.open(entry)
+            await until(pilot, lambda: len(notifications(app)) > before)
+            said = notifications(app)[before:]
+            if entry.path.name == "c-gone.jsonl":
+                assert any(n.startswith("cannot open c-gone.jsonl") for n in said)
+                assert app.screen is history
+                continue
+            assert isinstance(app.screen, ReplayScreen)
+            assert any("skipped" in n for n in said), said
+            await pilot.press("escape")
+            await until(pilot, lambda: app.screen is history)
+        assert app.is_running and app._exception is None

@@ -107,6 +107,7 @@ class RLM:
             "temperature": self.temperature, "max_tokens": self.max_tokens,
             "max_timeout": self.max_timeout, "max_output_chars": self.max_output_chars,
             "block_timeout": self.block_timeout, "max_depth": self.max_depth,
+            "memory_mb": self.memory_mb, "max_concurrent_subcalls": self.max_concurrent_subcalls,
         }
 
     # -- running ---------------------------------------------------------------------------

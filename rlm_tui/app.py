@@ -20,19 +20,18 @@ without OSC 52.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Iterable, Optional
 
-import platformdirs
 from textual.app import App, SystemCommand
 
 from rlm_engine import RLMError, check_context_path
 from rlm_engine.trajectory import data_dir, saved_benchmarks
 
+from .limits import config_dir
 from .session import Session, Settings
 
 CLIPBOARD_TOOLS = (["wl-copy"], ["xclip", "-selection", "clipboard"],
@@ -47,11 +46,6 @@ HELP_TEXT = {
     "demo": "Live demo: find a number in 10,000 lines on your model",
     "replay_play": "Play the run at its recorded pace / stop",
 }
-
-
-def config_dir() -> Path:
-    override = os.environ.get("RLM_TUI_CONFIG_DIR")
-    return Path(override) if override else Path(platformdirs.user_config_dir("rlm-tui"))
 
 
 def load_keymap() -> tuple[dict[str, str], Optional[str]]:

@@ -15,6 +15,8 @@ from typing import Optional
 from rlm_engine import RLMError
 from rlm_engine.bench import BenchResults, BenchRunner, load_prices, load_results, select_models
 
+from . import limits
+
 
 # -- flags: validated when parsed, so a bad value is a one-line usage error ---------------------
 def lengths_arg(text: str) -> list[int]:
@@ -50,15 +52,15 @@ def _positive(kind):
 
 def add_limit_args(p: argparse.ArgumentParser) -> None:
     """The run limits, applied to every trial (the same flags as `ask` and the app)."""
-    p.add_argument("--max-timeout", type=_positive(float), default=None, metavar="SECONDS",
+    p.add_argument("--max-timeout", type=limits.seconds, default=None, metavar="SECONDS",
                    help="each trial's time limit (default: none)")
-    p.add_argument("--max-concurrent-subcalls", type=_positive(int), default=None, metavar="N",
+    p.add_argument("--max-concurrent-subcalls", type=limits.count, default=None, metavar="N",
                    help="llm_query calls at once within a trial (4)")
-    p.add_argument("--max-depth", type=_positive(int), default=None, metavar="N",
+    p.add_argument("--max-depth", type=limits.count, default=None, metavar="N",
                    help="rlm_query nesting depth (1: no child runs)")
-    p.add_argument("--block-timeout", type=_positive(float), default=None, metavar="SECONDS",
+    p.add_argument("--block-timeout", type=limits.seconds, default=None, metavar="SECONDS",
                    help="time limit of one code block (120)")
-    p.add_argument("--memory-mb", type=_positive(int), default=None, metavar="MB",
+    p.add_argument("--memory-mb", type=limits.memory_mb, default=None, metavar="MB",
                    help="memory cap of the REPL worker (4096)")
 
 

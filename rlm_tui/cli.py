@@ -29,15 +29,17 @@ from typing import Optional, Sequence
 from rlm_engine import RLM, RLMError
 from rlm_engine.rlm import DEFAULT_MODEL
 
+from . import limits
 from .session import Settings
 
 
 MODEL_DESTS = ("model", "recursive_model", "context", "host", "max_iterations", "num_ctx",
-               "temperature", "think", "max_tokens", "max_timeout")
+               "temperature", "think", "max_tokens", "max_timeout", *limits.RUN_LIMITS)
 MODEL_DEFAULTS = {"model": DEFAULT_MODEL, "recursive_model": None, "context": None,
                   "host": None, "max_iterations": Settings.max_iterations,
                   "num_ctx": Settings.num_ctx, "temperature": Settings.temperature,
-                  "think": None, "max_tokens": None, "max_timeout": None}
+                  "think": None, "max_tokens": None, "max_timeout": None,
+                  **{name: None for name in limits.RUN_LIMITS}}  # None: the engine's default
 ROOT = "root_"  # the root parser's model flags land under root_<dest>; see resolve_model_args
 
 
@@ -49,37 +51,42 @@ def add_model_args(p: argparse.ArgumentParser, prefix: str = "") -> None:
             kw.setdefault("metavar", dest.upper())  # not ROOT_MODEL in --help
         p.add_argument(*flags, dest=prefix + dest, default=argparse.SUPPRESS, **kw)
 
-    arg("--model", "-m", dest="model",
+    arg("--model", "-m", dest="model", type=limits.text,
         help=f"root model spec (default {DEFAULT_MODEL}); e.g. qwen3:4b, "
              "openai:gpt-4o-mini, anthropic:claude-haiku-4-5, http://host:11434/qwen3:72b")
-    arg("--recursive-model", "-r", dest="recursive_model",
+    arg("--recursive-model", "-r", dest="recursive_model", type=limits.text,
         help="model for llm_query() sub-calls (default: same as --model)")
     arg("--context", "-c", dest="context", metavar="FILE",
         help="file or directory loaded as `context` (text, .json, .jsonl, .csv)")
     arg("--host", dest="host",
         help="Ollama address (default: $OLLAMA_HOST, else localhost:11434)")
-    arg("--max-iterations", dest="max_iterations", type=int,
+    arg("--max-iterations", dest="max_iterations", type=limits.count,
         help=f"root-model turns (default {Settings.max_iterations})")
-    arg("--num-ctx", dest="num_ctx", type=int,
+    arg("--num-ctx", dest="num_ctx", type=limits.count,
         help=f"context window passed to Ollama (default {Settings.num_ctx})")
-    arg("--temperature", dest="temperature", type=float,
+    arg("--temperature", dest="temperature", type=limits.temperature,
         help=f"sampling temperature ({Settings.temperature})")
     arg("--think", dest="think", action=argparse.BooleanOptionalAction,
         help="thinking mode on/off (default: the model's own)")
-    arg("--max-tokens", dest="max_tokens", type=int,
+    arg("--max-tokens", dest="max_tokens", type=limits.count,
         help="stop the run after this many tokens in all (default: no limit)")
-    arg("--max-timeout", dest="max_timeout", type=float, metavar="SECONDS",
+    arg("--max-timeout", dest="max_timeout", type=limits.seconds, metavar="SECONDS",
         help="stop the run after this many seconds (default: no limit)")
+    for name, (flag, kind, help_text) in limits.RUN_LIMITS.items():
+        arg(flag, dest=name, type=kind, help=help_text,
+            metavar="MB" if name == "memory_mb" else "N" if kind is limits.count else "SECONDS")
 
 
 class UsageError(Exception):
     """A flag given where it has no meaning (exit 2 with one line)."""
 
 
-def resolve_model_args(args: argparse.Namespace) -> argparse.Namespace:
+def resolve_model_args(args: argparse.Namespace,
+                       config: Optional[dict] = None) -> argparse.Namespace:
     """One meaning per flag wherever it stands: `rlm-tui -m X ask q` and `rlm-tui ask q -m X`
     are the same run (after the subcommand wins when both are given). Commands that take no
-    model flags (bench, replay, export, history) refuse them instead of ignoring them."""
+    model flags (bench, replay, export, history) refuse them instead of ignoring them.
+    A flag given nowhere takes config.toml's value (`config`), else its default."""
     given_root = {d: getattr(args, ROOT + d) for d in MODEL_DESTS if hasattr(args, ROOT + d)}
     for d in MODEL_DESTS:
         if hasattr(args, ROOT + d):
@@ -87,7 +94,7 @@ def resolve_model_args(args: argparse.Namespace) -> argparse.Namespace:
     if args.command in (None, "ask", "demo"):
         for d in MODEL_DESTS:
             if not hasattr(args, d):
-                setattr(args, d, given_root.get(d, MODEL_DEFAULTS[d]))
+                setattr(args, d, given_root.get(d, (config or {}).get(d, MODEL_DEFAULTS[d])))
         return args
     if given_root:
         flags = ", ".join("--" + d.replace("_", "-") for d in given_root)
@@ -106,7 +113,7 @@ def package_version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="rlm-tui",
         description="Recursive Language Models in your terminal: a model answers by writing "
                     "Python that explores your data, and you watch every step.",
@@ -116,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     ask = sub.add_parser("ask", help="answer one question and print the answer",
                          description="Answer one question with an RLM run; print the answer.")
-    ask.add_argument("prompt", help="the question")
+    ask.add_argument("prompt", type=limits.text, help="the question")
     add_model_args(ask)
     ask.add_argument("--json", action="store_true",
                      help="print the whole result (answer, usage, iterations) as one JSON object")
@@ -150,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
 def add_bench_args(sub) -> None:
     from rlm_engine.bench import TASK_KINDS
 
-    from .bench_cli import _positive, add_limit_args, lengths_arg
+    from .bench_cli import add_limit_args, lengths_arg
 
     b = sub.add_parser("bench", help="compare models on long-context tasks, live",
                        description="Run every model on the same seeded tasks, as an RLM and "
@@ -161,11 +168,12 @@ def add_bench_args(sub) -> None:
     b.add_argument("--mode", choices=("rlm", "direct", "both"), default="both",
                    help="rlm: the model as an RLM; direct: the whole haystack in one prompt, "
                         "cut to --num-ctx; both (default): the comparison")
-    b.add_argument("--num-ctx", type=_positive(int), default=Settings.num_ctx, metavar="TOKENS",
+    b.add_argument("--num-ctx", type=limits.count, default=Settings.num_ctx, metavar="TOKENS",
                    help=f"the model's context window: Ollama's num_ctx, and where the direct "
                         f"mode cuts the haystack ({Settings.num_ctx})")
-    b.add_argument("--trials", type=int, default=3, help="trials per model, mode and length (3)")
-    b.add_argument("--seed", type=int, default=None,
+    b.add_argument("--trials", type=limits.count, default=3,
+                   help="trials per model, mode and length (3)")
+    b.add_argument("--seed", type=limits.seed, default=None,
                    help="seed for the tasks (default: a random one, shown and saved)")
     b.add_argument("--task", choices=TASK_KINDS, default="niah",
                    help="niah: one needle; multi-niah: three; aggregate: sum over records; "
@@ -180,14 +188,22 @@ def add_bench_args(sub) -> None:
                    help="cloud models to add, e.g. openai:gpt-4o anthropic:claude-haiku-4-5")
     b.add_argument("--no-cloud-auto", action="store_true",
                    help="do not add a model for each provider whose API key is set")
-    b.add_argument("--parallel", type=int, default=1, help="trials at once (1)")
-    b.add_argument("--max-iterations", type=int, default=15, help="root turns per trial (15)")
+    b.add_argument("--parallel", type=limits.count, default=1, help="trials at once (1)")
+    b.add_argument("--max-iterations", type=limits.count, default=15,
+                   help="root turns per trial (15)")
     add_limit_args(b)
     b.add_argument("--no-tui", action="store_true", help="run headless and print the table")
     b.add_argument("--out", default=None, metavar="FILE",
                    help="also write the results here (JSON, or CSV for a .csv name)")
     b.add_argument("--open", default=None, metavar="FILE",
                    help="show saved results (a JSON file from the data directory)")
+
+
+class Parser(argparse.ArgumentParser):
+    """Bad arguments are one line (what is wrong and where to look), not a usage dump."""
+
+    def error(self, message: str):  # type: ignore[override]
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -369,10 +385,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     args = parser.parse_args(argv)
+    problems: list[str] = []
+    config = limits.load_config(problems.append)  # config.toml's [run], under any flag given
+    for problem in problems:
+        print(f"rlm-tui: {problem}", file=sys.stderr)
     try:
-        args = resolve_model_args(args)
+        args = resolve_model_args(args, config)
     except UsageError as exc:
         return _fail(str(exc))
+    limits.apply_config(args, config)  # e.g. bench's limit flags
+    args.config_problems = problems  # the app shows them too (stderr is hidden behind it)
     try:
         if args.command == "ask":
             return run_ask(args)

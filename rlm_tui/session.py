@@ -18,6 +18,8 @@ from rlm_engine.loop import Run
 from rlm_engine.repl.session import WorkerDied
 from rlm_engine.rlm import DEFAULT_MODEL
 
+from .limits import RUN_LIMITS
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -30,6 +32,11 @@ class Settings:
     think: Optional[bool] = None
     max_tokens: Optional[int] = None
     max_timeout: Optional[float] = None
+    # run limits (limits.RUN_LIMITS); None: the engine's default
+    memory_mb: Optional[int] = None
+    block_timeout: Optional[float] = None
+    max_concurrent_subcalls: Optional[int] = None
+    max_depth: Optional[int] = None
 
     @classmethod
     def from_args(cls, args) -> "Settings":
@@ -37,7 +44,13 @@ class Settings:
         return cls(model=args.model, recursive_model=args.recursive_model, host=args.host,
                    max_iterations=args.max_iterations, num_ctx=args.num_ctx,
                    temperature=args.temperature, think=args.think,
-                   max_tokens=args.max_tokens, max_timeout=args.max_timeout)
+                   max_tokens=args.max_tokens, max_timeout=args.max_timeout,
+                   **{name: getattr(args, name, None) for name in RUN_LIMITS})
+
+    def run_limits(self) -> dict:
+        """The run limits that were set, as RLM's keyword arguments."""
+        return {name: getattr(self, name) for name in RUN_LIMITS
+                if getattr(self, name) is not None}
 
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
@@ -47,7 +60,8 @@ class Settings:
         return RLM(model=self.model, recursive_model=self.recursive_model, host=self.host,
                    max_iterations=self.max_iterations, num_ctx=self.num_ctx,
                    temperature=self.temperature, think=self.think,
-                   max_tokens=self.max_tokens, max_timeout=self.max_timeout)
+                   max_tokens=self.max_tokens, max_timeout=self.max_timeout,
+                   **self.run_limits())
 
 
 def human_size(n: float) -> str:

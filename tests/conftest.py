@@ -19,8 +19,9 @@ TEST_KEY = "sk-test-0123456789abcdef"
 
 @pytest.fixture(autouse=True)
 def _isolated_data_dir(tmp_path, monkeypatch):
-    """Trajectories and settings go to a per-test directory, never the user's."""
+    """Trajectories, settings and config.toml are a per-test directory's, never the user's."""
     monkeypatch.setenv("RLM_TUI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("RLM_TUI_CONFIG_DIR", str(tmp_path / "config"))
     for name in ("OLLAMA_HOST", "OPENAI_BASE_URL", "OPENAI_API_KEY", "ANTHROPIC_BASE_URL",
                  "ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"):
         monkeypatch.delenv(name, raising=False)

@@ -136,3 +136,71 @@ def test_demo_headless_says_when_the_model_missed(ollama, server_env):
     ollama.fake.script("m", [Reply(text="FINAL(1234567)")])
     p = run_cli("demo", "--no-tui", "-m", "m", "--seed", "7", env_extra=server_env)
     assert p.returncode == 1 and p.stdout.startswith("✗ not found")
+
+
+@pytest.mark.parametrize("args,says", [
+    (["--max-iterations", "0"], "--max-iterations: takes a whole number of at least 1, not 0"),
+    (["--max-iterations", "-5"], "--max-iterations: takes a whole number of at least 1, not -5"),
+    (["--max-tokens", "0"], "--max-tokens: takes a whole number of at least 1, not 0"),
+    (["--max-timeout", "0"], "--max-timeout: takes a number of seconds above 0"),
+    (["--max-timeout", "nan"], "--max-timeout: takes a number of seconds above 0"),
+    (["--temperature", "-1"], "--temperature: takes a number of at least 0, not -1"),
+    (["--memory-mb", "10"], "--memory-mb: takes a whole number of megabytes, at least 256"),
+    (["--block-timeout", "-2"], "--block-timeout: takes a number of seconds above 0"),
+    (["--max-depth", "0"], "--max-depth: takes a whole number of at least 1, not 0"),
+    (["--max-concurrent-subcalls", "many"], "--max-concurrent-subcalls: takes a whole number"),
+])
+def test_bad_numbers_stop_at_parse_time_with_one_line(args, says):
+    p = ask("q", *args)
+    assert p.returncode == 2 and p.stdout == ""
+    assert says in p.stderr and p.stderr.count("\n") == 1, p.stderr
+
+
+def test_a_question_that_is_not_utf8_gets_one_line():
+    p = subprocess.run([RLM_TUI.encode(), b"ask", b"caf\xe9?"], capture_output=True,
+                       timeout=60, stdin=subprocess.DEVNULL)
+    err = p.stderr.decode()
+    assert p.returncode == 2 and "is not valid UTF-8 (byte e9 at character 3)" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_bench_numbers_are_checked_too():
+    p = subprocess.run([RLM_TUI, "bench", "--no-tui", "--trials", "0"], capture_output=True,
+                       text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert p.returncode == 2 and "--trials: takes a whole number of at least 1" in p.stderr
+
+
+def test_run_limits_reach_the_engine_from_flags_and_config(ollama, server_env, tmp_path):
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "config.toml").write_text(
+        "[run]\nblock_timeout = 1.5\nmemory_mb = 1024\nmax_depth = 0\nmax_concurrent_subcalls = 3\n")
+    ollama.fake.script("m", [Reply(text="```repl\nimport time\ntime.sleep(30)\n```\n"),
+                             Reply(text="FINAL(stopped)")])
+    p = ask("q", "-m", "m", "--json", "--max-depth", "2", "--max-timeout", "50",
+            env_extra={**server_env, "RLM_TUI_CONFIG_DIR": str(config)})
+    assert p.returncode == 0, p.stderr
+    # the bad config value is one warning, and the default stands
+    assert "config.toml: [run] max_depth takes a whole number of at least 1, not 0" in p.stderr
+    data = json.loads(p.stdout)
+    block = data["iteration_log"][0]["code_blocks"][0]
+    assert block["error"].startswith("TimeoutError: the block ran longer than 1.5 s")
+    first = json.loads(Path(data["trajectory"]).read_text().splitlines()[1])
+    settings = first["settings"]
+    assert (settings["block_timeout"], settings["memory_mb"], settings["max_depth"],
+            settings["max_concurrent_subcalls"], settings["max_timeout"]) == (1.5, 1024, 2, 3, 50)
+
+
+def test_bench_hands_its_run_limits_to_every_trial():
+    from rlm_tui.bench_cli import make_runner
+    from rlm_tui.cli import build_parser
+
+    args = build_parser().parse_args([
+        "bench", "--no-local", "--no-cloud-auto", "--ollama", "m", "--memory-mb", "512",
+        "--block-timeout", "5", "--max-depth", "2", "--max-timeout", "30",
+        "--max-concurrent-subcalls", "2"])
+    options = make_runner(args).rlm_options
+    assert {k: options[k] for k in ("memory_mb", "block_timeout", "max_depth", "max_timeout",
+                                    "max_concurrent_subcalls")} == {
+        "memory_mb": 512, "block_timeout": 5.0, "max_depth": 2, "max_timeout": 30.0,
+        "max_concurrent_subcalls": 2}

@@ -172,7 +172,7 @@ def _check(hint: Any, value: Any, name: str) -> Optional[str]:
         if origin is tuple and args and inner is None:  # a fixed-length tuple
             if len(value) != len(args):
                 return f"'{name}' holds {len(value)} items, not {len(args)}"
-            checks = list(zip(args, value))
+            checks = list(zip(args, value, strict=True))
         else:
             checks = [(inner, v) for v in value] if inner is not None else []
         for i, (h, v) in enumerate(checks):

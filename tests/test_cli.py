@@ -174,7 +174,8 @@ def test_run_limits_reach_the_engine_from_flags_and_config(ollama, server_env, t
     config = tmp_path / "config"
     config.mkdir()
     (config / "config.toml").write_text(
-        "[run]\nblock_timeout = 1.5\nmemory_mb = 1024\nmax_depth = 0\nmax_concurrent_subcalls = 3\n")
+        "[run]\nblock_timeout = 1.5\nmemory_mb = 1024\nmax_depth = 0\n"
+        "max_concurrent_subcalls = 3\n")
     ollama.fake.script("m", [Reply(text="```repl\nimport time\ntime.sleep(30)\n```\n"),
                              Reply(text="FINAL(stopped)")])
     p = ask("q", "-m", "m", "--json", "--max-depth", "2", "--max-timeout", "50",

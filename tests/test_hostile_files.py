@@ -143,5 +143,6 @@ def test_the_history_lists_damaged_runs_by_what_it_can_trust(tmp_path):
     write(folder / "usage-lots.jsonl", finished_bad)
     entries = {e.path.name: e for e in list_history()}
     assert sorted(entries) == ["ok.jsonl", "usage-lots.jsonl"]
-    assert entries["ok.jsonl"].outcome == "The numbers add up to 5050." and entries["ok.jsonl"].tokens
+    ok = entries["ok.jsonl"]
+    assert ok.outcome == "The numbers add up to 5050." and ok.tokens
     assert entries["usage-lots.jsonl"].outcome.startswith("(did not finish")

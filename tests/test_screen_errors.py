@@ -27,7 +27,7 @@ async def test_esc_during_a_replays_playback_closes_it_and_the_app_stays(monkeyp
             players = [w for w in app.workers if w.group == "play"]
             await pilot.press("escape")
             await until(pilot, lambda: isinstance(app.screen, SessionScreen))
-            await until(pilot, lambda: all(w.is_finished for w in players))
+            await until(pilot, lambda players=players: all(w.is_finished for w in players))
             await pilot.pause()
             assert app.is_running and app._exception is None
 
@@ -94,12 +94,12 @@ async def test_damaged_files_open_from_the_history_with_a_warning(tmp_path):
         await until(pilot, lambda: isinstance(app.screen, HistoryScreen)
                     and len(app.screen.shown) == 3)
         history = app.screen
-        for i, entry in enumerate(history.shown):
+        for entry in history.shown:
             if entry.path.name == "c-gone.jsonl":
                 entry.path.unlink()  # removed between the listing and the opening
             before = len(notifications(app))
             history.open(entry)
-            await until(pilot, lambda: len(notifications(app)) > before)
+            await until(pilot, lambda before=before: len(notifications(app)) > before)
             said = notifications(app)[before:]
             if entry.path.name == "c-gone.jsonl":
                 assert any(n.startswith("cannot open c-gone.jsonl") for n in said)

@@ -14,6 +14,7 @@ from typing import Optional
 
 from textual.binding import Binding
 from textual.widgets import Input
+from textual.worker import Worker, WorkerState
 
 from rlm_engine import RLMError
 from rlm_engine import events as ev
@@ -75,11 +76,12 @@ class SessionScreen(RunView):
         self.set_interval(0.5, self.refresh_status)
         self.query_one("#prompt", Input).focus()
         if self.probe_backend:
-            self.run_worker(self.probe(), group="probe")
+            self.run_worker(self.probe(), group="probe", exit_on_error=False)
         else:
             self.model_state = ""
         if self.initial_context is not None:
-            self.run_worker(self.load_context(self.initial_context), group="context")
+            self.run_worker(self.load_context(self.initial_context), group="context",
+                            exit_on_error=False)
         self.refresh_welcome()
 
     def backend_name(self) -> str:
@@ -207,7 +209,7 @@ class SessionScreen(RunView):
             return
         self._say_trajectory_error(run)
         run_idx = len(self.session.runs) - 1
-        self.run_worker(self.drive(run, run_idx, prompt), group="run")
+        self.run_worker(self.drive(run, run_idx, prompt), group="run", exit_on_error=False)
 
     def _say_trajectory_error(self, run: Run) -> None:
         """Once per run: its file could not be written (the run itself goes on)."""
@@ -223,7 +225,8 @@ class SessionScreen(RunView):
             self.action_help()
         elif name == "context":
             if arg:
-                self.run_worker(self.load_context(Path(arg).expanduser()), group="context")
+                self.run_worker(self.load_context(Path(arg).expanduser()), group="context",
+                                exit_on_error=False)
             else:
                 self.action_load_context()
         elif name == "clear":
@@ -245,7 +248,7 @@ class SessionScreen(RunView):
             self.refresh_header()
             if name == "model":
                 self.backend_problem = None
-                self.run_worker(self.probe(), group="probe")
+                self.run_worker(self.probe(), group="probe", exit_on_error=False)
 
     def action_pick_model(self, which: str = "model") -> None:
         """The backend's models, filtered as you type; the one chosen is switched to."""
@@ -263,8 +266,15 @@ class SessionScreen(RunView):
     async def clear_session(self) -> None:
         old = self.session
         context = old.context_path
-        await old.close()
-        self.session = Session.create(old.settings)
+        try:
+            await old.close()
+        except Exception as exc:  # noqa: BLE001 - a dead worker must not keep /clear from working
+            self.log.warning(f"closing the old session: {exc!r}")
+        try:
+            self.session = Session.create(old.settings)
+        except RLMError as exc:
+            self.notify(f"no new session: {exc}", severity="error", timeout=8)
+            return
         self.app.session = self.session  # type: ignore[attr-defined]
         self.forget_kept()
         self.query_one(Timeline).clear_all()
@@ -311,6 +321,16 @@ class SessionScreen(RunView):
             self.refresh_status()
             self.refresh_usage()
             self._say_trajectory_error(run)  # e.g. the disk filled up mid-run
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """This screen's workers (probe, context, run) never end the app: an error they did
+        not handle themselves is one line here, and the session goes on."""
+        worker = event.worker
+        if event.state == WorkerState.ERROR and worker.node is self:
+            error = worker.error
+            self.notify(f"{worker.group} failed: {type(error).__name__}: {error}",
+                        severity="error", timeout=8)
+            self.refresh_status()
 
     def action_example(self) -> None:
         """Open (and play) one of the example runs shipped with rlm-tui, in turn."""
@@ -395,7 +415,7 @@ class SessionScreen(RunView):
     def action_load_context(self) -> None:
         def chosen(path: Optional[Path]) -> None:
             if path is not None:
-                self.run_worker(self.load_context(path), group="context")
+                self.run_worker(self.load_context(path), group="context", exit_on_error=False)
 
         start = self.session.context_path.parent if self.session.context_path else Path.cwd()
         self.app.push_screen(FilePicker(start), chosen)

@@ -144,8 +144,8 @@ def list_history(directory: Optional[Path] = None) -> list[HistoryEntry]:
     files = [(p, _run_entry) for p in (root / "trajectories").glob("*.jsonl")] + \
         [(p, _bench_entry) for p in saved_benchmarks(root)]
     for path, read in files:
-        try:
-            entry = read(path)
+        try:  # a FIFO or a device named *.jsonl would block the scan or never end
+            entry = read(path) if path.is_file() else None
         except Exception:  # noqa: BLE001 - a foreign or broken file is skipped, not fatal
             entry = None
         if entry is not None:

@@ -320,8 +320,10 @@ def load_recorded(path: str):
     from rlm_engine.replay import RecordedRun
 
     p = Path(path).expanduser()
-    if not p.is_file():
+    if not p.exists():
         raise RLMError(f"no such file: {p}")
+    if not p.is_file():  # a directory, a FIFO, /dev/zero: never read as a run
+        raise RLMError(f"{p} is not a regular file")
     run = RecordedRun.load(p)
     if run.state.started is None:
         raise RLMError(f"{p.name} holds no run (is it an rlm-tui trajectory or an rlms log?)")

@@ -146,3 +146,18 @@ def test_the_history_lists_damaged_runs_by_what_it_can_trust(tmp_path):
     ok = entries["ok.jsonl"]
     assert ok.outcome == "The numbers add up to 5050." and ok.tokens
     assert entries["usage-lots.jsonl"].outcome.startswith("(did not finish")
+
+
+def test_the_history_scan_skips_what_is_not_a_regular_file(tmp_path):
+    import os
+
+    folder = data_dir() / "trajectories"
+    folder.mkdir(parents=True)
+    write(folder / "ok.jsonl", example_lines())
+    os.mkfifo(folder / "fifo.jsonl")  # opening it for reading would wait for a writer
+    (folder / "zero.jsonl").symlink_to("/dev/zero")
+    (folder / "dir.jsonl").mkdir()
+    assert [e.path.name for e in list_history()] == ["ok.jsonl"]
+    p = subprocess.run([RLM_TUI, "export", str(folder / "fifo.jsonl")], capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 2 and "is not a regular file" in p.stderr

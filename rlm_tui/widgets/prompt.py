@@ -76,7 +76,7 @@ class PromptInput(Input):
                 path.parent.mkdir(parents=True, exist_ok=True)
                 with open(path, "a", encoding="utf-8") as fh:
                     fh.write(escape_line(text) + "\n")
-            except OSError:
+            except (OSError, UnicodeError):  # unwritable, or not encodable: kept in memory
                 pass
         self._pos = len(self.history)
         self._draft = ""

@@ -41,3 +41,26 @@ async def test_a_run_whose_context_never_loads_is_in_the_history(ollama):
     (entry,) = list_history()
     assert entry.prompt == "the question" and entry.outcome.startswith("failed: ")
     assert not ollama.fake.requests
+
+
+async def test_what_a_real_run_writes_passes_every_check(ollama):
+    """No false alarms: a run with a child run, a failed block, a FINAL_VAR fed back and a
+    no_answer ending is read back whole, with no warning and every event kept."""
+    from rlm_engine.replay import RecordedRun
+    from rlm_engine.trajectory import load_trajectory
+
+    ollama.fake.script("root", [
+        Reply(text="```repl\nfound = rlm_query('What number?', context={'doc': 'x 42 y'})\n"
+                   "print(found)\n```\n", prompt_tokens=5, completion_tokens=3),
+        Reply(text="```repl\n1/0\n```\n"),
+        Reply(text="FINAL_VAR(nothing_here)"),
+        Reply(text="FINAL_VAR(still_nothing)")])
+    ollama.fake.script("sub", [Reply(text="```repl\nprint(context['doc'].split()[1])\n```\n"),
+                               Reply(text="FINAL(42)")])
+    result, events = await collect(make_rlm(ollama, sub="sub", max_depth=2, max_iterations=3))
+    assert result.reason == "no_answer"
+    loaded = load_trajectory(result.trajectory_path)
+    assert loaded.warnings == [] and len(loaded.events) == len(events)
+    run = RecordedRun.load(result.trajectory_path)
+    assert run.warnings == [] and run.events == loaded.events
+    assert run.state.result(result.trajectory_path).to_dict() == result.to_dict()

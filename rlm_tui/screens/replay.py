@@ -149,7 +149,7 @@ class ReplayScreen(RunView):
             self.conversation.show_until(message.step)
             self.repl.show_until(message.step)
             return
-        await super().on_timeline_selected(message)
+        await self._guarded(super().on_timeline_selected(message))  # one line, if it fails
 
     def action_speed(self, delta: int) -> None:
         self.speed_index = max(0, min(len(SPEEDS) - 1, self.speed_index + delta))

@@ -20,6 +20,7 @@ the last one seen) is the fold's business: `RunState` refuses such events (state
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import json
 import math
@@ -110,6 +111,8 @@ def decode_event(data: Any) -> Event:
 # -- the checks ------------------------------------------------------------------------------
 
 _HINTS: dict[type, dict[str, Any]] = {}
+_SEQUENCES = (tuple, list, collections.abc.Sequence)  # the origins of tuple[...], Sequence[...]
+_MAPPINGS = (dict, collections.abc.Mapping)
 
 
 def _hints(cls: type) -> dict[str, Any]:
@@ -131,7 +134,7 @@ def _check_dataclass(cls: type, data: dict, kind: str = "", prefix: str = "") ->
         value = data[f.name]
         hint = hints.get(f.name, Any)
         problem = _check(hint, value, name)
-        if problem is None and (hint is dict or typing.get_origin(hint) is dict):
+        if problem is None and (hint is dict or typing.get_origin(hint) in _MAPPINGS):
             problem = _check_shape(DICT_SHAPES.get((kind, f.name)), value, name)
         if problem:
             return problem
@@ -162,12 +165,12 @@ def _check(hint: Any, value: Any, name: str) -> Optional[str]:
             return None
         problems = [_check(a, value, name) for a in args if a is not type(None)]
         return None if any(p is None for p in problems) else problems[0]
-    if origin in (tuple, list) or hint in (tuple, list):
+    if origin in _SEQUENCES or hint in (tuple, list):
         if not isinstance(value, list):
             return f"'{name}' is {_kind(value)}, not a list"
         if len(value) > MAX_ITEMS:
             return f"'{name}' holds {len(value):,} items (at most {MAX_ITEMS:,})"
-        inner = args[0] if args and (origin is list or (len(args) == 2 and args[1] is ...)) \
+        inner = args[0] if args and (origin is not tuple or (len(args) == 2 and args[1] is ...)) \
             else None
         if origin is tuple and args and inner is None:  # a fixed-length tuple
             if len(value) != len(args):
@@ -180,7 +183,7 @@ def _check(hint: Any, value: Any, name: str) -> Optional[str]:
             if problem:
                 return problem
         return None
-    if origin is dict or hint is dict:
+    if origin in _MAPPINGS or hint is dict:
         if not isinstance(value, dict):
             return f"'{name}' is {_kind(value)}, not an object"
         if len(value) > MAX_ITEMS:

@@ -7,7 +7,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, Mapping, Optional, Sequence
 
 import pytest
 
@@ -161,3 +163,28 @@ def test_the_history_scan_skips_what_is_not_a_regular_file(tmp_path):
     p = subprocess.run([RLM_TUI, "export", str(folder / "fifo.jsonl")], capture_output=True,
                        text=True, timeout=60)
     assert p.returncode == 2 and "is not a regular file" in p.stderr
+
+
+@dataclass(frozen=True)
+class Counts:
+    calls: int
+
+
+@dataclass(frozen=True)
+class Shape:
+    kind: Literal["stdout", "stderr"]
+    by_model: Mapping[str, Counts]
+    sizes: Sequence[int] = ()
+    note: Optional[str] = None
+
+
+def test_the_check_reads_literal_mapping_and_union_annotations():
+    """events.py may retype its fields (Literal kinds, frozen usage, mappings): the check
+    reads whatever annotations it finds."""
+    good = {"kind": "stdout", "by_model": {"m": {"calls": 1}}, "sizes": [1, 2]}
+    assert schema._check_dataclass(Shape, good) is None
+    for change, says in [({"kind": "stdin"}, "'kind' is 'stdin', not one of"),
+                         ({"by_model": {"m": {"calls": "1"}}}, "'by_model.m.calls' is the text"),
+                         ({"sizes": [1, None]}, "'sizes[1]' is null"),
+                         ({"note": 3}, "'note' is the number 3, not text")]:
+        assert says in schema._check_dataclass(Shape, {**good, **change})

@@ -108,6 +108,14 @@ def decode_event(data: Any) -> Event:
         raise BadEvent(f"{kind}: {type(exc).__name__}: {exc}") from exc
 
 
+def check_fields(cls: type, data: Any) -> Optional[str]:
+    """None when the parsed JSON `data` fits dataclass `cls` (as `decode_event` checks an
+    event), else a one-line reason. For other files of ours, e.g. saved benchmarks."""
+    if not isinstance(data, dict):
+        return f"not an object but {_kind(data)}"
+    return _check_dataclass(cls, data)
+
+
 # -- the checks ------------------------------------------------------------------------------
 
 _HINTS: dict[type, dict[str, Any]] = {}

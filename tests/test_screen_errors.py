@@ -110,3 +110,33 @@ async def test_damaged_files_open_from_the_history_with_a_warning(tmp_path):
             await pilot.press("escape")
             await until(pilot, lambda: app.screen is history)
         assert app.is_running and app._exception is None
+
+
+async def test_a_damaged_benchmark_from_the_history_is_one_line():
+    import json
+
+    from rlm_engine.bench import BenchResults, load_results
+    from rlm_engine.bench.models import BenchModel
+    from rlm_engine.bench.results import ModelRow, TrialResult
+    from rlm_tui.screens.history import HistoryScreen
+
+    results = BenchResults("niah", 100, 1, 7, 1)
+    results.rows.append(ModelRow(BenchModel("m", "m", "ollama"),
+                                 [TrialResult(1, "completed", True, "1", "1", 1.5, 2)], "done"))
+    path = results.save()
+    assert load_results(path).rows[0].mean_time == 1.5  # sound: read back whole
+    data = json.loads(path.read_text())
+    data["models"][0]["trials"][0]["seconds"] = "a while"  # its mean crashed the screen
+    path.write_text(json.dumps(data))
+    app = make_app(model="nothing-needed")
+    async with app.run_test(size=(160, 48)) as pilot:
+        app.push_screen(HistoryScreen())
+        await until(pilot, lambda: isinstance(app.screen, HistoryScreen)
+                    and bool(app.screen.shown))
+        history = app.screen
+        before = len(notifications(app))
+        history.open(history.shown[0])
+        await until(pilot, lambda: len(notifications(app)) > before)
+        said = notifications(app)[-1]
+        assert "is damaged: 'models[0].trials[0].seconds' is the text 'a while'" in said
+        assert app.screen is history and app.is_running and app._exception is None

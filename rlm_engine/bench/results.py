@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from ..schema import MAX_LINE_BYTES, check_fields, parse_json
 from ..trajectory import BENCH_FORMAT, benchmarks_dir
 from .models import BenchModel
 
@@ -249,12 +250,51 @@ class BenchResults:
         return path
 
 
+@dataclass(frozen=True)
+class _SavedModel:
+    """What load_results reads of a model in a saved benchmark, checked before it is used
+    (schema.py): a damaged file is one line, not a crash of the screen showing it."""
+
+    spec: str
+    model: str
+    provider: str
+    status: str
+    trials: list[TrialResult]
+    reason: str = ""
+    mode: str = "rlm"
+
+
+@dataclass(frozen=True)
+class _SavedBench:
+    task: str
+    trials: int
+    seed: int
+    parallel: int
+    models: list[_SavedModel]
+    lengths: Optional[list[int]] = None  # version 2; version 1 had one `lines`
+    lines: Optional[int] = None
+    modes: Optional[list[str]] = None
+    num_ctx: Optional[int] = None
+    started_at: float = 0.0
+    elapsed: float = 0.0
+    stopped: bool = False
+
+
 def load_results(path: "str | Path") -> BenchResults:
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    if data.get("format") != BENCH_FORMAT:
-        raise ValueError(f"{Path(path).name} is not an rlm-tui benchmark file")
+    """Raises OSError, or ValueError (one line) for a file that is not a sound benchmark."""
+    name = Path(path).name
+    if not Path(path).is_file() or Path(path).stat().st_size > MAX_LINE_BYTES:
+        raise ValueError(f"{name} is not an rlm-tui benchmark file")
+    data = parse_json(Path(path).read_bytes())
+    if not isinstance(data, dict) or data.get("format") != BENCH_FORMAT:
+        raise ValueError(f"{name} is not an rlm-tui benchmark file")
+    problem = check_fields(_SavedBench, data)
+    if problem:
+        raise ValueError(f"{name} is damaged: {problem}")
     # version 1 files ran one length, in RLM mode only
-    lengths = data.get("lengths") or [data["lines"]]
+    lengths = data.get("lengths") or ([data["lines"]] if data.get("lines") else [])
+    if not lengths:
+        raise ValueError(f"{name} is damaged: it names no haystack length")
     res = BenchResults(data["task"], [int(n) for n in lengths], data["trials"], data["seed"],
                        data["parallel"], modes=tuple(data.get("modes") or ("rlm",)),
                        num_ctx=int(data.get("num_ctx") or 0),

@@ -244,9 +244,10 @@ class RunState:
         self.iteration(e.iteration).feedback = e.text
 
     def _on_subcall_started(self, e: ev.SubCallStarted) -> None:
+        block = self.block(e.iteration, e.index)  # first: out of sequence, nothing changes
         rec = SubCallRecord(e.call_id, e.model, e.prompt_preview, e.prompt_chars)
         self.sub_calls[e.call_id] = rec
-        self.block(e.iteration, e.index).sub_calls.append(rec)
+        block.sub_calls.append(rec)
 
     def _on_subcall_finished(self, e: ev.SubCallFinished) -> None:
         rec = self.sub_calls.get(e.call_id)

@@ -74,6 +74,8 @@ def test_a_huge_index_is_refused_by_the_fold_not_padded_to(tmp_path, field, kind
         sum(len(it.blocks) for it in whole.iterations)
     assert any("out of sequence" in w for w in run.warnings)
     assert len(to_markdown(run)) < 100_000
+    attached = [c for it in run.state.iterations for b in it.blocks for c in b.sub_calls]
+    assert len(run.state.sub_calls) == len(attached)  # a refused call left nothing behind
 
 
 def test_export_of_a_huge_index_stays_small_and_says_why(tmp_path):

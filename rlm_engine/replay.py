@@ -39,8 +39,10 @@ class RecordedRun:
         self.trajectory_path = str(path) if path else None
 
     def _take(self, e: ev.Event) -> bool:
+        if e.depth > 0:
+            return True  # a child run's: shown as a tree, never folded into the root's state
         root = self.state.started
-        if root is not None and e.depth == 0 and e.run_id != root.run_id:
+        if root is not None and e.run_id != root.run_id:
             return False  # a file holds one root run; its children have depth > 0
         return self.state.apply(e)
 

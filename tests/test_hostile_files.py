@@ -190,3 +190,16 @@ def test_the_check_reads_literal_mapping_and_union_annotations():
                          ({"sizes": [1, None]}, "'sizes[1]' is null"),
                          ({"note": 3}, "'note' is the number 3, not text")]:
         assert says in schema._check_dataclass(Shape, {**good, **change})
+
+
+def test_a_child_run_never_stands_in_for_a_damaged_root(tmp_path):
+    """The root's run_started is damaged: the child run's (depth 1) must not become the
+    run's, and the root's own events are still folded."""
+    lines = example_lines()
+    start = next(d for d in lines if d["type"] == "run_started")
+    child = dict(start, run_id="child", depth=1, prompt="a child's question")
+    start["max_iterations"] = "many"  # damaged: skipped
+    lines.insert(lines.index(start) + 1, child)
+    run = RecordedRun.load(write(tmp_path / "child-first.jsonl", lines))
+    assert run.state.started is None and run.prompt == ""
+    assert len(run.state.iterations) == 3 and run.state.answer == "The numbers add up to 5050."

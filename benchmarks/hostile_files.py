@@ -2,7 +2,7 @@
 
 1. Read-back of a long run (the 100-iteration, 1 MB trajectory of trajectory_size.py): the
    time of `load_trajectory` (every line checked by rlm_engine/schema.py) against decoding
-   the same lines unchecked (`event_from_dict`), best of 5.
+   the same lines unchecked (`event_from_dict`), best of 15.
 2. `rlm-tui export` of the shipped example with every block index set to 10**9 (the 9 KB file
    that used to grow export to ~24 GB): wall time and peak RSS of the command, next to the
    same for the undamaged example.
@@ -33,7 +33,7 @@ EXAMPLE = ROOT / "rlm_tui" / "examples" / "example-2-fix-an-error.jsonl"
 RLM_TUI = str(Path(sys.executable).with_name("rlm-tui"))
 
 
-def best(fn, times: int = 5) -> float:
+def best(fn, times: int = 15) -> float:
     out = []
     for _ in range(times):
         start = time.perf_counter()

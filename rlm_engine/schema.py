@@ -118,32 +118,37 @@ def check_fields(cls: type, data: Any) -> Optional[str]:
 
 # -- the checks ------------------------------------------------------------------------------
 
-_HINTS: dict[type, dict[str, Any]] = {}
+_PLANS: dict[type, list[tuple[str, bool, Any, bool]]] = {}
 _SEQUENCES = (tuple, list, collections.abc.Sequence)  # the origins of tuple[...], Sequence[...]
 _MAPPINGS = (dict, collections.abc.Mapping)
 
 
-def _hints(cls: type) -> dict[str, Any]:
-    hints = _HINTS.get(cls)
-    if hints is None:
+def _plan(cls: type) -> list[tuple[str, bool, Any, bool]]:
+    """(field, required, annotation, is a plain mapping) for each field, worked out once."""
+    plan = _PLANS.get(cls)
+    if plan is None:
         module = sys.modules.get(cls.__module__)
-        hints = _HINTS[cls] = typing.get_type_hints(cls, vars(module) if module else None)
-    return hints
+        hints = typing.get_type_hints(cls, vars(module) if module else None)
+        plan = _PLANS[cls] = [
+            (f.name,
+             f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+             hints.get(f.name, Any),
+             hints.get(f.name) is dict or typing.get_origin(hints.get(f.name)) in _MAPPINGS)
+            for f in dataclasses.fields(cls)]
+    return plan
 
 
 def _check_dataclass(cls: type, data: dict, kind: str = "", prefix: str = "") -> Optional[str]:
-    hints = _hints(cls)
-    for f in dataclasses.fields(cls):
-        name = prefix + f.name
-        if f.name not in data:
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                return f"'{name}' is missing"
+    for field_name, required, hint, mapping in _plan(cls):
+        if field_name not in data:
+            if required:
+                return f"'{prefix}{field_name}' is missing"
             continue
-        value = data[f.name]
-        hint = hints.get(f.name, Any)
-        problem = _check(hint, value, name)
-        if problem is None and (hint is dict or typing.get_origin(hint) in _MAPPINGS):
-            problem = _check_shape(DICT_SHAPES.get((kind, f.name)), value, name)
+        value = data[field_name]
+        problem = _check(hint, value, prefix + field_name)
+        if problem is None and mapping:
+            problem = _check_shape(DICT_SHAPES.get((kind, field_name)), value,
+                                   prefix + field_name)
         if problem:
             return problem
     return None
@@ -161,6 +166,10 @@ def _check_shape(shape: Optional[dict[str, type]], value: dict, name: str) -> Op
 
 def _check(hint: Any, value: Any, name: str) -> Optional[str]:
     """None when `value` (parsed JSON) fits `hint`, else a short reason."""
+    if hint is str:  # the common cases first, before any typing introspection
+        return None if isinstance(value, str) else f"'{name}' is {_kind(value)}, not text"
+    if hint is int or hint is float:
+        return _check_number(hint, value, name)
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if hint is Any or hint is object:
@@ -204,10 +213,6 @@ def _check(hint: Any, value: Any, name: str) -> Optional[str]:
         return None
     if hint is bool:
         return None if isinstance(value, bool) else f"'{name}' is {_kind(value)}, not true/false"
-    if hint is int or hint is float:
-        return _check_number(hint, value, name)
-    if hint is str:
-        return None if isinstance(value, str) else f"'{name}' is {_kind(value)}, not text"
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         if not isinstance(value, dict):
             return f"'{name}' is {_kind(value)}, not an object"

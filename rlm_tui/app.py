@@ -82,6 +82,7 @@ class RLMApp(App):
         self.first_screen = first_screen  # e.g. the benchmark, over the session screen
         self.demo = demo  # `rlm-tui demo`: start the live demo once the model is found
         self.keymap_problem: Optional[str] = None
+        self.startup_problems: list[str] = []
 
     def on_mount(self) -> None:
         from .screens.session import SessionScreen
@@ -95,6 +96,8 @@ class RLMApp(App):
             self.push_screen(self.first_screen)
         if self.keymap_problem:
             self.notify(self.keymap_problem, severity="warning", timeout=8)
+        for problem in self.startup_problems:  # e.g. a bad value in config.toml
+            self.notify(problem, severity="warning", timeout=10)
 
     async def on_unmount(self) -> None:
         await self.session.close()
@@ -248,5 +251,7 @@ def main(args: argparse.Namespace) -> int:
     except RLMError as exc:
         print(f"rlm-tui: {exc}", file=sys.stderr)
         return 2
-    RLMApp(session, context, demo=getattr(args, "command", None) == "demo").run()
+    app = RLMApp(session, context, demo=getattr(args, "command", None) == "demo")
+    app.startup_problems = list(getattr(args, "config_problems", ()))
+    app.run()
     return 0

@@ -19,7 +19,8 @@ platformdirs' user config dir for "rlm-tui"); a flag wins over the file::
     max_concurrent_subcalls = 4
     max_depth = 2             # 2: model code may start child runs with rlm_query
 
-A bad value in the file is one warning on stderr and is left out (the default holds).
+A bad value in the file is one warning (on stderr, and in the app) and is left out (the
+default holds).
 """
 
 from __future__ import annotations
@@ -147,20 +148,6 @@ def load_config(warn: Callable[[str], None] = lambda m: print(f"rlm-tui: {m}",
         except argparse.ArgumentTypeError as exc:
             warn(f"{path}: [run] {key} {exc}")
     return out
-
-
-def use_config(parser: argparse.ArgumentParser, config: Optional[dict] = None) -> None:
-    """config.toml's values become the defaults of the flags of the same name, in `parser`
-    and its subcommands, so a flag given on the command line always wins."""
-    config = load_config() if config is None else config
-    parsers = [parser]
-    while parsers:
-        p = parsers.pop()
-        for action in p._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                parsers.extend(action.choices.values())
-            elif action.dest in config:
-                action.default = config[action.dest]
 
 
 def apply_config(args: argparse.Namespace, config: dict) -> None:

@@ -140,3 +140,21 @@ async def test_a_damaged_benchmark_from_the_history_is_one_line():
         said = notifications(app)[-1]
         assert "is damaged: 'models[0].trials[0].seconds' is the text 'a while'" in said
         assert app.screen is history and app.is_running and app._exception is None
+
+
+async def test_a_bad_config_value_is_shown_in_the_app_too(tmp_path, monkeypatch):
+    """Warnings on stderr are hidden behind the full screen: the app repeats them."""
+    from rlm_tui import limits
+    from rlm_tui.cli import build_parser, resolve_model_args
+
+    monkeypatch.setenv("RLM_TUI_CONFIG_DIR", str(tmp_path))
+    (tmp_path / "config.toml").write_text("[run]\nmemory_mb = 12\nmax_depth = 2\n")
+    problems: list[str] = []
+    config = limits.load_config(problems.append)
+    args = resolve_model_args(build_parser().parse_args([]), config)
+    assert args.max_depth == 2 and args.memory_mb is None
+    app = make_app(model="nothing-needed")
+    app.startup_problems = problems
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: any("[run] memory_mb takes a whole number of megabytes"
+                                       in n for n in notifications(app)))

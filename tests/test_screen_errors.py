@@ -158,3 +158,29 @@ async def test_a_bad_config_value_is_shown_in_the_app_too(tmp_path, monkeypatch)
     async with app.run_test(size=(160, 48)) as pilot:
         await until(pilot, lambda: any("[run] memory_mb takes a whole number of megabytes"
                                        in n for n in notifications(app)))
+
+
+async def test_damaged_runs_draw_and_play_in_the_replay_screen(tmp_path):
+    """What the checks let through (a run with holes) is drawn and played to its end."""
+    from rlm_engine.replay import RecordedRun
+    from rlm_tui.screens.replay import SPEEDS
+    from test_hostile_files import EXAMPLES, damaged
+
+    source = EXAMPLES / "example-1-log-errors.jsonl"
+    files = [damaged(tmp_path, field, value, kinds, source) for field, value, kinds in [
+        ("index", 10 ** 9, {"code_block_started", "subcall_started"}),
+        ("iteration", "abc", {"iteration_started", "feedback_sent"}),
+        ("t", "soon", {"run_finished", "final_answer", "reply_finished"})]]
+    app = make_app(model="nothing-needed")
+    async with app.run_test(size=(160, 48)) as pilot:
+        for path in files:
+            screen = ReplayScreen(RecordedRun.load(path))
+            screen.speed_index = SPEEDS.index(0)  # instant
+            app.push_screen(screen)
+            await until(pilot, lambda s=screen: "replay (read-only)" in s.status_text)
+            await pilot.press("p")  # play it again, instantly
+            await until(pilot, lambda s=screen: not s.playing
+                        and "replay (read-only)" in s.status_text)
+            await pilot.press("escape")
+            await until(pilot, lambda s=screen: app.screen is not s)
+        assert app.is_running and app._exception is None

@@ -83,7 +83,10 @@ class Session:
 
     @classmethod
     def create(cls, settings: Settings) -> "Session":
-        return cls(settings, settings.make_rlm())
+        """A session whose worker has the settings' limits (memory cap, block timeout)."""
+        rlm = settings.make_rlm()
+        return cls(settings, rlm,
+                   ReplSession(memory_mb=rlm.memory_mb, block_timeout=rlm.block_timeout))
 
     @property
     def current(self) -> Optional[Run]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 
+from fake_llm_server import Reply
 from app_helpers import ask, make_app, notifications, run_to_end, until
 from conftest import free_port
 from rlm_tui.screens.replay import ReplayScreen
@@ -184,3 +185,20 @@ async def test_damaged_runs_draw_and_play_in_the_replay_screen(tmp_path):
             await pilot.press("escape")
             await until(pilot, lambda s=screen: app.screen is not s)
         assert app.is_running and app._exception is None
+
+
+async def test_the_apps_worker_has_the_run_limits(ollama):
+    """The session's one worker is made with the limits (the runs use it, not their own)."""
+    ollama.fake.script("root", [Reply(text="```repl\nimport time\ntime.sleep(30)\n```\n"),
+                                Reply(text="FINAL(stopped in time)")])
+    app = make_app(block_timeout=1.5, memory_mb=1024, max_depth=2)
+    async with app.run_test(size=(160, 48)) as pilot:
+        assert app.session.repl.memory_mb == 1024 and app.session.rlm.max_depth == 2
+        await run_to_end(pilot, "q")
+        result = app.session.current.result
+        assert result.answer == "stopped in time"
+        error = result.iteration_log[0].blocks[0].error
+        assert error.startswith("TimeoutError: the block ran longer than 1.5 s")
+        await ask(pilot, "/clear")
+        await until(pilot, lambda: any(n == "new session" for n in notifications(app)))
+        assert app.session.repl.block_timeout == 1.5

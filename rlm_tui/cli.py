@@ -227,6 +227,8 @@ async def _ask(rlm: RLM, args: argparse.Namespace, context: Optional[Path]) -> i
     finally:
         await rlm.aclose()
     result = run.result
+    if run.trajectory_error:  # the run went on without its file: say so, once
+        print(f"rlm-tui: warning: {run.trajectory_error}", file=sys.stderr)
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     elif result.answer:

@@ -205,3 +205,14 @@ def test_bench_hands_its_run_limits_to_every_trial():
                                     "max_concurrent_subcalls")} == {
         "memory_mb": 512, "block_timeout": 5.0, "max_depth": 2, "max_timeout": 30.0,
         "max_concurrent_subcalls": 2}
+
+
+def test_an_unwritable_data_directory_costs_the_file_not_the_answer(ollama, server_env,
+                                                                      tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    ollama.fake.script("m", ["FINAL(still answered)"])
+    p = ask("q", "-m", "m", env_extra={**server_env, "RLM_TUI_DATA_DIR": str(blocker)})
+    assert p.returncode == 0 and p.stdout == "still answered\n"
+    assert p.stderr.startswith("rlm-tui: warning: the trajectory could not be written")
+    assert p.stderr.count("\n") == 1

@@ -11,7 +11,8 @@ written by someone hostile. Everything they decode passes through here first:
   retyped): each value has the declared type (an int is not a bool, a float is finite),
   numbers are in range (never negative, never above `MAX_NUMBER`; an iteration is 1-based),
   lists hold at most `MAX_ITEMS`, nested dataclasses (usage, context, variables) are checked
-  the same way, ``Literal`` fields hold one of their values. It raises `BadEvent` (a
+  the same way (one with its own ``from_dict`` may leave fields out, as its serialised form
+  does; those it has are checked), ``Literal`` fields hold one of their values. It raises `BadEvent` (a
   ValueError with a one-line reason) instead of building an event from a bad line.
 
 What a number in a valid line may mean relative to the rest of the run (an iteration past
@@ -129,9 +130,13 @@ def _plan(cls: type) -> list[tuple[str, bool, Any, bool]]:
     if plan is None:
         module = sys.modules.get(cls.__module__)
         hints = typing.get_type_hints(cls, vars(module) if module else None)
+        # a type with its own `from_dict` fills in what its serialised form leaves out
+        # (e.g. a per-model usage keyed by its model's name): only what is there is checked
+        own_reader = callable(getattr(cls, "from_dict", None))
         plan = _PLANS[cls] = [
             (f.name,
-             f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+             not own_reader and f.default is dataclasses.MISSING
+             and f.default_factory is dataclasses.MISSING,
              hints.get(f.name, Any),
              hints.get(f.name) is dict or typing.get_origin(hints.get(f.name)) in _MAPPINGS)
             for f in dataclasses.fields(cls)]

@@ -21,9 +21,13 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rlm_engine import events as ev
+from rlm_engine.events import EVENT_TYPES
 from rlm_engine.export import to_json, to_markdown
 from rlm_engine.history import list_history
 from rlm_engine.replay import RecordedRun
+from rlm_engine.schema import BadEvent, decode_event
+from rlm_engine.state import RunState
 
 ROOT = Path(__file__).parent.parent
 SOURCES = sorted((ROOT / "rlm_tui" / "examples").glob("*.jsonl")) + \
@@ -137,3 +141,43 @@ def test_the_sources_are_what_the_fuzz_expects():
     names = [p.name for p in SOURCES]
     assert names[:2] == ["example-1-log-errors.jsonl", "example-2-fix-an-error.jsonl"]
     assert names[2].startswith("rlm_2026")
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                max_size=4),
+    max_leaves=12)
+
+
+def _bases() -> dict[str, dict]:
+    """A real line of each event kind the shipped files hold (ours, and the rlms log's)."""
+    out: dict[str, dict] = {e.kind: e.to_dict() for e in (
+        ev.RunFailed(error="the backend went away", reason="backend", partial_answer="p"),
+        ev.RunCancelled(partial_answer="p"))}
+    for source in SOURCES:
+        for e in RecordedRun.load(source).events:
+            out.setdefault(e.kind, json.loads(e.to_json()))
+    return out
+
+
+BASES = _bases()
+FIELDS = sorted({f for cls in EVENT_TYPES.values() for f in cls.__dataclass_fields__})
+
+
+@FUZZ
+@given(kind=st.sampled_from(sorted(BASES)),
+       changes=st.dictionaries(st.sampled_from(FIELDS), JSON | HOSTILE, max_size=3),
+       dropped=st.sets(st.sampled_from(FIELDS), max_size=2))
+def test_decoding_any_object_is_an_event_or_one_bad_line(kind, changes, dropped):
+    """A real line of each kind with fields changed or dropped: an event whose fields have
+    their declared types, or BadEvent with one line; never another exception."""
+    line = {k: v for k, v in {**BASES[kind], **changes}.items() if k not in dropped}
+    try:
+        event = decode_event({**line, "type": kind})
+    except BadEvent as exc:
+        assert "\n" not in str(exc) and len(str(exc)) <= 200
+        return
+    state = RunState()
+    state.apply(event)  # and the fold takes it (or refuses it) without raising
+    assert len(state.iterations) <= 1

@@ -81,12 +81,31 @@ def json_lines(path: "str | Path") -> Iterator[Any]:
 
 
 def parse_json(raw: "bytes | str") -> Any:
-    """One JSON value, or `BAD` (undecodable, malformed, or nested too deep)."""
+    """One JSON value, or `BAD` (undecodable, malformed, or nested too deep). A lone
+    surrogate escaped in the JSON (``"\\ud800"``) comes back escaped as text, so what was
+    read can be written anywhere again (files, terminals, HTTP)."""
     try:
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-        return json.loads(text)
+        value = json.loads(text)
+        if "\\ud" in text or "\\uD" in text:  # rare: only then walk the value
+            value = _no_surrogates(value)
+        return value
     except (ValueError, RecursionError):
         return BAD
+
+
+def _no_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, list):
+        return [_no_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_no_surrogates(k): _no_surrogates(v) for k, v in value.items()}
+    return value
 
 
 def decode_event(data: Any) -> Event:

@@ -42,7 +42,7 @@ HOSTILE = st.one_of(
     st.sampled_from([-0.5, 1e308, -1e308, float("nan"), float("inf"), 1.5]),
     st.integers(), st.floats(), st.text(max_size=30),
     st.lists(st.integers(), max_size=3), st.just({}), st.just({"a": [1, {"b": None}]}),
-    st.just([[[[[]]]]]), st.just("x" * 5000),
+    st.just([[[[[]]]]]), st.just("x" * 5000), st.just("lone \ud800 surrogate"),
 )
 
 
@@ -112,6 +112,7 @@ def check_bounded(path: Path) -> None:
     assert all("\n" not in w for w in run.warnings)
     out = to_markdown(run) + to_json(run)
     assert len(out) <= 40 * size + 50_000
+    out.encode("utf-8")  # writable to a file or a terminal whatever the file held
 
 
 def fuzz(source: Path):

@@ -209,3 +209,22 @@ def test_a_child_run_never_stands_in_for_a_damaged_root(tmp_path):
     run = RecordedRun.load(write(tmp_path / "child-first.jsonl", lines))
     assert run.state.started is None and run.prompt == ""
     assert len(run.state.iterations) == 3 and run.state.answer == "The numbers add up to 5050."
+
+
+def test_a_lone_surrogate_in_a_file_can_be_written_out_again(tmp_path):
+    """JSON may escape a lone surrogate ("\\ud800"); export must still write the report."""
+    lines = EXAMPLE.read_text().splitlines()
+    path = tmp_path / "surrogate.jsonl"
+    path.write_text("\n".join(line.replace("add up to?", "add up to? \\ud800")
+                              for line in lines) + "\n")
+    out = tmp_path / "report.md"
+    for args in (["-o", str(out)], [], ["--format", "json"]):
+        p = subprocess.run([RLM_TUI, "export", str(path), *args], capture_output=True,
+                           timeout=60)
+        assert p.returncode == 0 and b"Traceback" not in p.stderr, p.stderr
+    assert "add up to? \\ud800" in out.read_text()
+    folder = data_dir() / "trajectories"
+    folder.mkdir(parents=True)
+    path.rename(folder / path.name)
+    (entry,) = list_history()
+    entry.prompt.encode("utf-8")  # the history's text is writable too

@@ -268,7 +268,9 @@ def _kind(value: Any) -> str:
         return f"the number {_show(value)}"
     if isinstance(value, str):
         return f"the text {_show(value)}"
-    return {list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+    if isinstance(value, list):
+        return "a list"
+    return "an object" if isinstance(value, dict) else type(value).__name__
 
 
 def _show(value: Any) -> str:

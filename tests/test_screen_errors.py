@@ -193,7 +193,7 @@ async def test_the_apps_worker_has_the_run_limits(ollama):
                                 Reply(text="FINAL(stopped in time)")])
     app = make_app(block_timeout=1.5, memory_mb=1024, max_depth=2)
     async with app.run_test(size=(160, 48)) as pilot:
-        assert app.session.repl.memory_mb == 1024 and app.session.rlm.max_depth == 2
+        assert app.session.repl.memory_mb == 1024 and app.session.settings.max_depth == 2
         await run_to_end(pilot, "q")
         result = app.session.current.result
         assert result.answer == "stopped in time"

@@ -56,7 +56,7 @@ class HistoryScreen(Screen):
                 when, e.kind, e.models[:24], Text(e.outcome[:48], style="red" if failed else ""),
                 "" if e.iterations is None else str(e.iterations),
                 "" if e.tokens is None else f"{e.tokens:,}",
-                " ".join(e.prompt.split())[:60], e.context[:20], key=str(i))
+                " ".join(e.prompt[:240].split())[:60], e.context[:20], key=str(i))
         if not self.entries:
             line = "no runs yet: every question you ask, and every benchmark, shows up here"
         else:

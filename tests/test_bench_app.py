@@ -227,8 +227,8 @@ def test_headless_report_by_length_with_its_chart_and_cut(ollama, tmp_path):
 def test_bench_flags_are_checked_when_parsed(tmp_path):
     for flags, message in ((["--lines", "abc"], "'abc' is not a number of lines"),
                            (["--lines", "5"], "choose 10 to 10,000,000"),
-                           (["--max-timeout", "0"], "must be more than 0"),
-                           (["--memory-mb", "-5"], "must be more than 0"),
+                           (["--max-timeout", "0"], "takes a number of seconds above 0"),
+                           (["--memory-mb", "-5"], "takes a whole number of megabytes"),
                            (["--mode", "sideways"], "invalid choice")):
         p = subprocess.run([RLM_TUI, "bench", "--no-tui", *flags], capture_output=True,
                            text=True, timeout=60, stdin=subprocess.DEVNULL)

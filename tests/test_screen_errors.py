@@ -121,9 +121,10 @@ async def test_a_damaged_benchmark_from_the_history_is_one_line():
     from rlm_engine.bench.results import ModelRow, TrialResult
     from rlm_tui.screens.history import HistoryScreen
 
-    results = BenchResults("niah", 100, 1, 7, 1)
-    results.rows.append(ModelRow(BenchModel("m", "m", "ollama"),
-                                 [TrialResult(1, "completed", True, "1", "1", 1.5, 2)], "done"))
+    results = BenchResults("niah", [100], 1, 7, 1)
+    results.rows.append(ModelRow(BenchModel("m", "m", "ollama"), trials=[TrialResult(
+        1, status="completed", correct=True, answer="1", expected="1", seconds=1.5,
+        iterations=2)], status="done"))
     path = results.save()
     assert load_results(path).rows[0].mean_time == 1.5  # sound: read back whole
     data = json.loads(path.read_text())

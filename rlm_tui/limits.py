@@ -30,7 +30,7 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable
 
 import platformdirs
 

@@ -18,13 +18,13 @@ async def test_esc_during_a_replays_playback_closes_it_and_the_app_stays(monkeyp
     monkeypatch.setenv("OLLAMA_HOST", f"http://127.0.0.1:{free_port()}")
     app = make_app(model="qwen3:4b")
     async with app.run_test(size=(160, 48)) as pilot:
-        await until(pilot, lambda: any("F2" in n for n in notifications(app)))
+        session_screen = app.screen
         for _ in range(3):
+            session_screen._example = -1  # F2 plays the first (longer) example each time
             await pilot.press("f2")
             await until(pilot, lambda: isinstance(app.screen, ReplayScreen)
-                        and bool(app.screen.query(AssistantMessage)))
-            screen = app.screen
-            assert screen.playing
+                        and app.screen.playing and bool(app.screen.query(AssistantMessage)))
+            screen = app.screen  # mid-play: the example takes about 2 s at its 2x pace
             players = [w for w in app.workers if w.group == "play"]
             await pilot.press("escape")
             await until(pilot, lambda: isinstance(app.screen, SessionScreen))

@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench clean
+.PHONY: run test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,13 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/rlm-tui $(ARGS)
 
-test: $(STAMP)
+# the guardrails: ruff, the import contracts (layering), mypy on the engine (pyproject.toml)
+lint: $(STAMP)
+	$(VENV)/bin/ruff check -q .
+	$(VENV)/bin/lint-imports --no-cache --no-logo
+	$(VENV)/bin/mypy
+
+test: lint
 	$(PY) -m pytest -q -n 2 $(ARGS)
 
 bench: $(STAMP)

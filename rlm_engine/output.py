@@ -7,6 +7,8 @@ bounded for a 100 MB print) and renders them with a note saying how much was cut
 from __future__ import annotations
 
 from collections import deque
+from pathlib import Path
+from typing import IO, Optional
 
 
 class OutputCapture:
@@ -56,7 +58,7 @@ class OutputSpool:
     if even that was exceeded.
     """
 
-    def __init__(self, path, memory_limit: int = 256 * 1024,
+    def __init__(self, path: Path, memory_limit: int = 256 * 1024,
                  disk_limit: int = 256 * 1024 * 1024) -> None:
         self.path = path
         self.memory_limit = memory_limit
@@ -65,7 +67,7 @@ class OutputSpool:
         self.size = 0
         self.written = 0
         self.dropped = 0
-        self._file = None
+        self._file: Optional[IO[str]] = None
 
     def add(self, text: str) -> None:
         self.size += len(text)
@@ -82,7 +84,7 @@ class OutputSpool:
             self.written += min(room, len(text))
         self.dropped += max(0, len(text) - max(room, 0))
 
-    def close(self):
+    def close(self) -> Optional[str]:
         """The file's path when the output went to disk, else None."""
         if self._file is None:
             return None

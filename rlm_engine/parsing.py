@@ -45,7 +45,7 @@ class Final:
 
 def find_blocks(text: str) -> list[Block]:
     """Every fenced block, in order (unclosed last block included)."""
-    blocks = []
+    blocks: list[Block] = []
     pos = 0
     while True:
         m = _FENCE.search(text, pos)

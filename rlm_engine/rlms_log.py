@@ -21,7 +21,7 @@ import itertools
 import json
 import math
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from . import events as ev
 from .schema import MAX_NUMBER, json_lines
@@ -186,7 +186,7 @@ class _Builder:
                     "total_completion_tokens": total.completion_tokens, "by_model": {}})
         return total
 
-    def _block(self, emit, block: dict, n: int, index: int, depth: int, run_id: str) -> None:
+    def _block(self, emit: Callable[..., None], block: dict, n: int, index: int, depth: int, run_id: str) -> None:
         result = _dict(block.get("result"))
         emit(ev.CodeBlockStarted, iteration=n, index=index, code=_text(block.get("code", "")))
         stdout, stderr = _text(result.get("stdout") or ""), _text(result.get("stderr") or "")
@@ -205,7 +205,7 @@ class _Builder:
              variables=tuple(_var(str(k), v) for k, v in local_vars.items()
                              if not str(k).startswith("_")))
 
-    def _call(self, emit, call: dict, n: int, index: int, depth: int, run_id: str) -> None:
+    def _call(self, emit: Callable[..., None], call: dict, n: int, index: int, depth: int, run_id: str) -> None:
         call_id = f"{run_id}.c{next(self.ids)}"
         model = _text(call.get("root_model", "?"))
         prompt = _prompt_text(call.get("prompt"))

@@ -34,9 +34,8 @@ async def snapshot(pilot, screen) -> list:
     out = []
     for step in list(screen.query_one(Timeline).steps):
         screen.query_one(Timeline).select(step)
-        await until(pilot, lambda: screen.selected == (None if step ==
-                                                        screen.query_one(Timeline).steps[-1]
-                                                        else step))
+        await until(pilot, lambda step=step: screen.selected == (
+            None if step == screen.query_one(Timeline).steps[-1] else step))
         await pilot.pause()
         usage = screen.query_one(UsagePanel).table
         cols = [[str(c) for c in col._cells] for col in usage.columns]

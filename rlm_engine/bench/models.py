@@ -52,8 +52,8 @@ def select_models(*, ollama: Sequence[str] = (), ollama_host: Optional[str] = No
                   no_cloud_auto: bool = False) -> list[BenchModel]:
     chosen: list[BenchModel] = []
     local = ([] if no_local else list(DEFAULT_LOCAL)) + list(ollama)
-    for m in local:
-        chosen.append(model_for(m, ollama_host))
+    for name in local:
+        chosen.append(model_for(name, ollama_host))
     if not no_cloud_auto:
         for p in PROVIDERS.values():
             if p.key_env and os.environ.get(p.key_env) and p.default_model:

@@ -29,7 +29,7 @@ from .direct import direct_prompt
 from .models import BenchModel
 from .prices import Price
 from .results import MODES, BenchResults, ModelRow, TrialResult
-from .tasks import make_task
+from .tasks import Task, make_task
 
 UNUSABLE = ("cannot reach", "not found", "rejected the API key", "is not set")
 DEFAULT_NUM_CTX = 131072
@@ -196,7 +196,7 @@ class BenchRunner:
                 row.status = "stopped" if self._stopping else "done"
             self._changed()
 
-    async def _rlm_trial(self, row: ModelRow, trial: TrialResult, task) -> Optional[str]:
+    async def _rlm_trial(self, row: ModelRow, trial: TrialResult, task: Task) -> Optional[str]:
         """Runs the trial; returns the backend's error if the backend failed it."""
         try:
             rlm = RLM(model=row.model.spec, **self.rlm_options)
@@ -231,7 +231,7 @@ class BenchRunner:
         return result.error if result.status == "failed" and result.reason == "backend" \
             else None
 
-    async def _direct_trial(self, row: ModelRow, trial: TrialResult, task) -> Optional[str]:
+    async def _direct_trial(self, row: ModelRow, trial: TrialResult, task: Task) -> Optional[str]:
         """One call with the haystack in the prompt, cut to num_ctx (the cut is recorded)."""
         opts = self.rlm_options
         num_ctx = self.results.num_ctx

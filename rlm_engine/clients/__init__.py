@@ -20,7 +20,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> type:
     if name in _LAZY:
         import importlib
 

@@ -12,7 +12,7 @@ import re
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, AsyncIterator, Optional, Union
+from typing import Any, AsyncGenerator, AsyncIterator, Optional, Union
 
 from ..errors import BackendError
 from ..usage import Usage
@@ -52,7 +52,7 @@ class ClientOptions:
     max_retries: int = 2  # cloud SDKs retry 429/5xx/connection errors this often
 
 
-def one_line(text: str, limit: int = 300) -> str:
+def one_line(text: object, limit: int = 300) -> str:
     text = re.sub(r"\s+", " ", str(text)).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
@@ -104,7 +104,7 @@ class ChatClient(ABC):
             return self._describe(exc)
         return f"{self.provider} at {self._where()} closed the connection mid-reply"
 
-    async def stream(self, messages: list[dict]) -> AsyncIterator[StreamItem]:
+    async def stream(self, messages: list[dict]) -> AsyncGenerator[StreamItem, None]:
         """Stream a reply. `messages` are {"role", "content"}; a system message may lead.
 
         Raises BackendError (with the text streamed so far in ``partial``) on any failure.

@@ -11,7 +11,7 @@ across runs; the endpoints are assumed alike (same model).
 from __future__ import annotations
 
 import itertools
-from typing import Any, AsyncIterator, Optional
+from typing import Any, AsyncGenerator, AsyncIterator, Optional
 
 from .base import ChatClient, Completion, StreamItem
 
@@ -46,7 +46,7 @@ class EndpointPool(ChatClient):
     def _where(self) -> str:
         return self.label
 
-    async def stream(self, messages: list[dict]) -> AsyncIterator[StreamItem]:
+    async def stream(self, messages: list[dict]) -> AsyncGenerator[StreamItem, None]:
         async for item in self.spread(1)[0].stream(messages):
             yield item
 

@@ -12,9 +12,10 @@ import json
 import mmap
 import os
 import reprlib
+from typing import Any
 
 
-def load_path(path: str):
+def load_path(path: str) -> tuple[Any, str]:
     """Text as str; .json as its value; .jsonl as a list of records; .csv as a list of dicts
     (one per row, keyed by the header); a directory as {relative path: text}."""
     if os.path.isdir(path):
@@ -35,7 +36,7 @@ def load_path(path: str):
     if lower.endswith(".json"):
         with open(path, "rb") as fh:
             return json.load(fh), "json"
-    if lower.endswith(".jsonl") or lower.endswith(".ndjson"):
+    if lower.endswith((".jsonl", ".ndjson")):
         with open(path, encoding="utf-8", errors="replace") as fh:
             return [json.loads(line) for line in fh if line.strip()], "jsonl"
     if lower.endswith(".csv"):
@@ -60,7 +61,7 @@ def read_text(path: str) -> str:
             return fh.read().decode("utf-8", "replace")
 
 
-def context_info(value, name: str, kind: str) -> dict:
+def context_info(value: Any, name: str, kind: str) -> dict:
     info = {"type": type(value).__name__, "chars": 0, "lines": 0, "items": None,
             "preview": "", "name": name, "kind": kind}
     if isinstance(value, str):

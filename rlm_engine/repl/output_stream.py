@@ -10,13 +10,14 @@ from __future__ import annotations
 import io
 import threading
 import time
+from typing import Any, Iterable
 
 
 class OutStream(io.TextIOBase):
     FLUSH_BYTES = 1 << 16
     FLUSH_SECONDS = 0.02
 
-    def __init__(self, chan, name: str) -> None:  # chan: worker.Channel
+    def __init__(self, chan: Any, name: str) -> None:  # chan: worker.Channel
         self.chan = chan
         self._name = name
         self.parts: list[str] = []
@@ -25,16 +26,16 @@ class OutStream(io.TextIOBase):
         self.block_lock = threading.Lock()
 
     @property
-    def name(self):
+    def name(self) -> str:
         return f"<{self._name}>"
 
-    def writable(self):
+    def writable(self) -> bool:
         return True
 
-    def isatty(self):
+    def isatty(self) -> bool:
         return False
 
-    def write(self, s):
+    def write(self, s: str) -> int:
         if not isinstance(s, str):
             raise TypeError(f"write() argument must be str, not {type(s).__name__}")
         if not s:
@@ -48,7 +49,7 @@ class OutStream(io.TextIOBase):
             self.flush()
         return len(s)
 
-    def flush(self):
+    def flush(self) -> None:
         with self.block_lock:
             if not self.parts:
                 return
@@ -59,7 +60,7 @@ class OutStream(io.TextIOBase):
             self.chan.send({"op": "out", "stream": self._name, "data": data[i:i + self.FLUSH_BYTES]})
 
 
-def flusher(streams):
+def flusher(streams: Iterable[OutStream]) -> None:
     while True:
         time.sleep(0.05)
         for s in streams:

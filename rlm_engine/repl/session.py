@@ -214,7 +214,7 @@ class ReplSession:
             header["payload"] = payload
         return header
 
-    async def _reply(self, *ops: str, timeout: Optional[float] = None, **match) -> dict:
+    async def _reply(self, *ops: str, timeout: Optional[float] = None, **match: Any) -> dict:
         """The next reply of one of `ops` (matching `match`); anything else is a leftover of
         an earlier request that was given up on, and is dropped."""
         deadline = None if timeout is None else time.monotonic() + timeout

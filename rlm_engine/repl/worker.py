@@ -42,6 +42,7 @@ import threading
 import time
 import traceback
 import types
+from typing import Any, Optional, Union
 
 from context_loader import context_info, load_path  # sibling files (sys.path[0])
 from output_stream import OutStream, flusher
@@ -67,7 +68,7 @@ class Channel:
             if payload:
                 self.sock.sendall(payload)
 
-    def recv(self) -> tuple[dict, bytes]:
+    def recv(self) -> tuple[dict, Union[bytes, bytearray]]:
         """Read one message. A KeyboardInterrupt can land in sock.recv; bytes already read
         stay in self.inbuf, so the stream stays whole."""
         while True:
@@ -94,9 +95,9 @@ class Channel:
                     os._exit(0)
                 have += n
             return header, bytes(payload) if need < (1 << 20) else payload
-        payload = bytes(self.inbuf[start:start + need])
+        small = bytes(self.inbuf[start:start + need])
         del self.inbuf[:start + need]
-        return header, payload
+        return header, small
 
 
 # ---------------------------------------------------------------------------------------
@@ -114,21 +115,20 @@ MAIN = threading.main_thread()
 
 
 class protected:
-    def __enter__(self):
+    def __enter__(self) -> None:
         if threading.current_thread() is MAIN:
             STATE.protect += 1
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> None:
         if threading.current_thread() is not MAIN:
-            return False
+            return
         STATE.protect -= 1
         if STATE.protect == 0 and STATE.pending and STATE.in_user and exc[0] is None:
             STATE.pending = False
             raise KeyboardInterrupt
-        return False
 
 
-def _on_sigint(signum, frame):
+def _on_sigint(signum: int, frame: Any) -> None:
     if not STATE.in_user:
         return
     if STATE.protect:
@@ -143,6 +143,8 @@ def _on_sigint(signum, frame):
 
 class LLMQueryError(Exception):
     """A sub-call failed; model code can catch this and go on."""
+
+    results: list = []  # llm_query_batched: every answer (None where it failed)
 
 
 class _FinalSignal(BaseException):
@@ -201,7 +203,7 @@ class Worker:
         })
 
     # -- functions model code calls --------------------------------------------------------
-    def _query(self, prompts: list, model, kind: str = "llm", payload: bytes = b"") -> list:
+    def _query(self, prompts: list, model: Optional[str], kind: str = "llm", payload: bytes = b"") -> list:
         """One request and its reply. Calls from several threads take turns (the channel has
         one reader); llm_query_batched is the way to run many at once."""
         self.stdout.flush()
@@ -217,17 +219,17 @@ class Worker:
                     return header["results"]
                 # anything else (a stale result from an interrupted call) is dropped
 
-    def _one(self, prompt, model=None, kind: str = "llm", payload: bytes = b"") -> str:
+    def _one(self, prompt: Any, model: Optional[str] = None, kind: str = "llm", payload: bytes = b"") -> str:
         (result,) = self._query([prompt], model, kind, payload)
         if "error" in result:
             raise LLMQueryError(result["error"])
         return result["text"]
 
-    def llm_query(self, prompt, model=None) -> str:
+    def llm_query(self, prompt: Any, model: Optional[str] = None) -> str:
         """Ask the sub-LLM one question; returns its answer as a string."""
         return self._one(prompt, model)
 
-    def llm_query_batched(self, prompts, model=None) -> list:
+    def llm_query_batched(self, prompts: Any, model: Optional[str] = None) -> list:
         """Ask many questions at once (they run concurrently); returns answers in order."""
         prompts = list(prompts)
         if not prompts:
@@ -241,16 +243,16 @@ class Worker:
             raise err
         return [r["text"] for r in results]
 
-    def rlm_query(self, prompt, context=None) -> str:
+    def rlm_query(self, prompt: Any, context: Any = None) -> str:
         """Hand a sub-task to a child RLM: its own REPL holding `context`, its own turns.
         At the maximum depth this is a plain llm_query (the context is then ignored)."""
         payload = b"" if context is None else pickle.dumps(context, pickle.HIGHEST_PROTOCOL)
         return self._one(prompt, None, "rlm", payload)
 
-    def final(self, value="") -> None:
+    def final(self, value: Any = "") -> None:
         raise _FinalSignal(str(value), "FINAL")
 
-    def final_var(self, name) -> None:
+    def final_var(self, name: Any) -> None:
         """FINAL_VAR("x") names a variable; FINAL_VAR(x) hands over the value itself. Which
         one was written is read from the calling line's source."""
         frame = sys._getframe(1)
@@ -284,7 +286,7 @@ class Worker:
                 break
         return out
 
-    def describe(self, name: str, value) -> dict:
+    def describe(self, name: str, value: Any) -> dict:
         size = None
         if isinstance(value, (str, bytes, bytearray, list, tuple, dict, set, frozenset)):
             try:  # a subclass's __len__ is model code too
@@ -324,8 +326,10 @@ class Worker:
             try:
                 tree = ast.parse(code, filename, "exec")
                 tail = None
-                if tree.body and isinstance(tree.body[-1], ast.Expr):
-                    tail = ast.Expression(tree.body.pop().value)
+                last = tree.body[-1] if tree.body else None
+                if isinstance(last, ast.Expr):
+                    tree.body.pop()
+                    tail = ast.Expression(last.value)
                 exec(compile(tree, filename, "exec"), self.ns)
                 if tail is not None:
                     value = eval(compile(tail, filename, "eval"), self.ns)
@@ -359,7 +363,7 @@ class Worker:
                 "variables": self.variables(), "duration": duration}
 
     # -- context ---------------------------------------------------------------------------
-    def load_context(self, header: dict, payload) -> dict:
+    def load_context(self, header: dict, payload: Union[bytes, bytearray]) -> dict:
         kind = header.get("kind")
         name = header.get("name", "")
         if kind == "text":
@@ -375,7 +379,7 @@ class Worker:
         return context_info(value, name, ckind)
 
 
-def _as_text(value) -> str:
+def _as_text(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
@@ -400,7 +404,7 @@ def _die_with_parent() -> None:
         pass
     parent = os.getppid()
 
-    def watch():
+    def watch() -> None:
         while True:
             time.sleep(1.0)
             if os.getppid() != parent:
@@ -439,7 +443,7 @@ def main() -> None:
             reply = {"exec": _done(header, error, worker),
                      "get_var": {"op": "var", "name": header.get("name"), "error": error},
                      "vars": {"op": "vars", "variables": [], "error": error},
-                     "context": {"op": "context_error", "error": error}}.get(op)
+                     "context": {"op": "context_error", "error": error}}.get(str(op))
             if reply is not None:
                 chan.send(reply)
         del payload
@@ -454,7 +458,8 @@ def _done(header: dict, error: str, worker: "Worker") -> dict:
             "final": None, "final_source": None, "variables": variables, "duration": 0.0}
 
 
-def serve(worker: "Worker", chan: Channel, op, header: dict, payload) -> None:
+def serve(worker: "Worker", chan: Channel, op: Any, header: dict,
+          payload: Union[bytes, bytearray]) -> None:
     """Answer one request; every request gets exactly one reply."""
     if op == "exec":
         result = worker.execute(header["code"])

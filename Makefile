@@ -6,12 +6,14 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint lock bench clean
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every package to the versions the suite last passed with (`make lock`
+# refreshes it from the working .venv), so CI and a fresh clone install the same set
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -28,6 +30,11 @@ test: lint
 
 bench: $(STAMP)
 	$(PY) benchmarks/loop_overhead.py
+
+lock: $(STAMP)
+	{ echo "# Exact versions make installs with (pip install -c). Refresh: make lock"; \
+	  $(PY) -m pip freeze --exclude-editable; } > constraints.txt
+	touch $(STAMP)
 
 clean:
 	rm -rf $(VENV)

@@ -4,6 +4,7 @@ It never imports a UI toolkit; everything a UI shows arrives as typed events (ev
 """
 
 from .clients import ChatClient, ClientOptions, make_client
+from .config import RunConfig
 from .context import ContextError, check_context_path
 from .errors import BackendError, ConfigError, ReplError, RLMError
 from .events import Event
@@ -15,7 +16,7 @@ from .state import RLMResult, RunState
 from .trajectory import TrajectoryWriter, load_trajectory
 
 __all__ = [
-    "RLM", "RLMResult", "Run", "RunState", "Event", "ChatClient", "ClientOptions",
+    "RLM", "RLMResult", "Run", "RunConfig", "RunState", "Event", "ChatClient", "ClientOptions",
     "make_client", "ModelSpec", "parse_spec", "ReplSession", "ContextSource",
     "ContextError", "check_context_path", "RLMError", "BackendError", "ConfigError",
     "ReplError", "TrajectoryWriter", "load_trajectory",

@@ -1,31 +1,60 @@
 """Running a reply's code blocks, and reading its FINAL: the part of a run (see loop.py)
 between a finished reply and the feedback the model gets next.
 
-A mixin of `Run`: it uses the run's REPL, its limits and its `emit`.
+`BlockRunner` is an object the run holds, not a part of it: it gets the REPL, the run's
+`emit`, the limit check and the handler for the model code's sub-calls, and returns what
+happened as values (`BlocksOutcome`, `FinalOutcome`), so no state is shared with the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Optional
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Awaitable, Callable, Optional
 
 from . import events as ev
 from . import parsing, prompts
 from .output import OutputCapture, OutputSpool
-from .repl.session import BlockResult
+from .repl.session import BlockResult, ReplSession
 
 LIVE_OUTPUT_CHARS = 2_000_000  # per block, streamed as events; the rest is counted, not sent
 
+Emit = Callable[..., ev.Event]
+# (iteration, block index, request from the worker) -> one result dict per prompt
+QueryHandler = Callable[[int, int, dict], Awaitable[list]]
 
-class BlocksMixin:
-    _final_error: Optional[str] = None
 
-    async def _run_blocks(self, iteration: int, blocks: list[parsing.Block],
-                          final: Optional[parsing.Final]) -> tuple[Optional[str], str]:
-        """Run a reply's blocks in order. Returns (answer, feedback): the answer when the run
-        is over, else the text to send back."""
-        assert self._repl is not None
+@dataclass(frozen=True)
+class FinalOutcome:
+    """A FINAL/FINAL_VAR written in prose: the answer given, or why it could not be."""
+
+    answer: Optional[str] = None
+    problem: Optional[str] = None  # fed back to the model
+
+
+@dataclass(frozen=True)
+class BlocksOutcome:
+    """After a reply's blocks ran: the answer when the run is over, else the feedback."""
+
+    answer: Optional[str] = None
+    feedback: str = ""
+
+
+class BlockRunner:
+    def __init__(self, repl: ReplSession, emit: Emit, *, check_limit: Callable[[], None],
+                 on_query: QueryHandler, max_output_chars: int, outputs_dir: Path) -> None:
+        self.repl = repl
+        self.emit = emit
+        self.check_limit = check_limit  # raises when a run limit was hit
+        self.on_query = on_query
+        self.max_output_chars = max_output_chars
+        self.outputs_dir = outputs_dir  # where big outputs are kept, one file a block
+
+    async def run(self, iteration: int, blocks: list[parsing.Block],
+                  final: Optional[parsing.Final]) -> BlocksOutcome:
+        """Run a reply's blocks in order, then take its prose FINAL if the code did not fail."""
         parts: list[str] = []
         variables: list[str] = []
         failed = False
@@ -37,8 +66,8 @@ class BlocksMixin:
             if res.final is not None:
                 self.emit(ev.FinalAnswer, answer=res.final, iteration=iteration,
                           source=res.final_source or "FINAL")
-                return res.final, ""
-            self._check_limit()
+                return BlocksOutcome(answer=res.final)
+            self.check_limit()
             if res.error:
                 failed = True
                 if i + 1 < len(blocks):
@@ -46,35 +75,34 @@ class BlocksMixin:
                                  f"{i + 1} failed." if i + 2 < len(blocks) else
                                  f"Block {len(blocks)} was not run because block {i + 1} failed.")
                 break
-        self._final_error = None
+        problem = None
         if final is not None and not failed:
-            if await self._give_final(iteration, final):
-                return self.state.answer, ""
+            outcome = await self.give_final(iteration, final)
+            if outcome.answer is not None:
+                return BlocksOutcome(answer=outcome.answer)
+            problem = outcome.problem
         elif final is not None:
-            self._final_error = ("Your FINAL was ignored because your code failed; fix the code "
-                                 "first, then answer.")
-        return None, prompts.feedback(parts, variables, self._final_error)
+            problem = ("Your FINAL was ignored because your code failed; fix the code "
+                       "first, then answer.")
+        return BlocksOutcome(feedback=prompts.feedback(parts, variables, problem))
 
-    async def _give_final(self, iteration: int, final: parsing.Final) -> bool:
-        """Emit the answer for a FINAL/FINAL_VAR written in prose. False (with
-        self._final_error set) when FINAL_VAR names a missing variable."""
-        self._final_error = None
+    async def give_final(self, iteration: int, final: parsing.Final) -> FinalOutcome:
+        """Emit the answer for a FINAL/FINAL_VAR written in prose; a FINAL_VAR naming a
+        missing variable gives the problem to tell the model instead."""
         if final.kind == "FINAL":
             self.emit(ev.FinalAnswer, answer=final.value, iteration=iteration, source="FINAL")
-            return True
-        assert self._repl is not None
-        value, error = await self._repl.get_variable(final.value)
+            return FinalOutcome(answer=final.value)
+        value, error = await self.repl.get_variable(final.value)
         if value is None:
-            self._final_error = (f"FINAL_VAR({final.value}) failed: {error}. Create the "
-                                 f"variable in a ```repl block first, or answer with FINAL(...).")
-            return False
+            return FinalOutcome(problem=(
+                f"FINAL_VAR({final.value}) failed: {error}. Create the variable in a ```repl "
+                f"block first, or answer with FINAL(...)."))
         self.emit(ev.FinalAnswer, answer=value, iteration=iteration, source="FINAL_VAR")
-        return True
+        return FinalOutcome(answer=value)
 
     async def _run_block(self, iteration: int, index: int, code: str) -> tuple[BlockResult, str]:
-        assert self._repl is not None
-        capture = OutputCapture(self.rlm.max_output_chars)
-        spool = OutputSpool(self._outputs_dir() / f"{iteration}-{index + 1}.txt")
+        capture = OutputCapture(self.max_output_chars)
+        spool = OutputSpool(self.outputs_dir / f"{iteration}-{index + 1}.txt")
         live = [0]
 
         def on_output(stream: str, text: str) -> None:
@@ -87,17 +115,17 @@ class BlocksMixin:
                           text=piece)
 
         async def on_query(request: dict) -> list:
-            return await self._subcalls(iteration, index, request)
+            return await self.on_query(iteration, index, request)
 
         self.emit(ev.CodeBlockStarted, iteration=iteration, index=index, code=code)
         started = time.monotonic()
         try:
-            res = await self._repl.execute(code, on_output=on_output, on_query=on_query)
+            res = await self.repl.execute(code, on_output=on_output, on_query=on_query)
         except asyncio.CancelledError:
             # a cancelled block keeps the time it ran
             self.emit(ev.CodeBlockFinished, iteration=iteration, index=index,
-                      duration=round(time.monotonic() - started, 6), error="cancelled", output_chars=capture.total,
-                      output_file=spool.close())
+                      duration=round(time.monotonic() - started, 6), error="cancelled",
+                      output_chars=capture.total, output_file=spool.close())
             raise
         finally:
             output_file = spool.close()

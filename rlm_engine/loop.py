@@ -9,33 +9,35 @@ Recursion: with `max_depth` > 1, `rlm_query(prompt, context)` in model code star
 run (depth + 1) whose root model is the parent's recursive model, with its own worker. Its
 events go into the parent's stream and trajectory (they carry their own run_id and depth, and
 RunStarted names the parent), and its answer comes back as the call's result. At the maximum
-depth, `rlm_query` is a plain `llm_query`. (Code blocks: blocks.py; sub-calls: subcalls.py.)
+depth, `rlm_query` is a plain `llm_query`.
+
+A run holds two helpers with small interfaces: a `BlockRunner` (blocks.py) runs each reply's
+code and reads its FINAL, `SubCalls` (subcalls.py) serves the code's sub-calls and child runs.
+Settings come from a frozen `RunConfig` (config.py), models from a `ClientSet`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, AsyncIterator, Optional
+from typing import Any, AsyncIterator, Optional
 
 from . import events as ev
 from . import parsing, prompts
-from .clients.base import TextChunk, ThinkingChunk
+from .blocks import BlockRunner
+from .clients.base import ChatClient, TextChunk, ThinkingChunk
+from .clients.client_set import ClientSet
+from .config import RunConfig
 from .errors import BackendError, RLMError
-from .blocks import BlocksMixin
 from .repl.session import ContextSource, ReplSession
-from .subcalls import SubCallsMixin
-from .state import RunState
+from .state import RLMResult, RunState
+from .subcalls import SubCalls
 from .trajectory import TrajectoryWriter
 from .usage import Usage
-
-if TYPE_CHECKING:
-    from .rlm import RLM
 
 
 class _Stop(Exception):
@@ -46,19 +48,21 @@ class _Stop(Exception):
         self.reason = reason
 
 
-class Run(BlocksMixin, SubCallsMixin):
-    """One run. Its code blocks are run by BlocksMixin (blocks.py), its sub-calls and child
-    runs by SubCallsMixin (subcalls.py)."""
+class Run:
+    """One run: the loop of replies, with a `BlockRunner` for the code and `SubCalls` for
+    the code's calls to other models."""
 
-    def __init__(self, rlm: "RLM", prompt: str, context: Optional[ContextSource],
-                 repl: Optional[ReplSession] = None, *, parent: Optional["Run"] = None) -> None:
-        self.rlm = rlm
+    def __init__(self, config: RunConfig, clients: ClientSet, prompt: str,
+                 context: Optional[ContextSource], repl: Optional[ReplSession] = None, *,
+                 parent: Optional["Run"] = None) -> None:
+        self.config = config
+        self.clients = clients
         self.prompt = prompt
         self.run_id = uuid.uuid4().hex[:12]
         self.parent = parent
-        self.depth = parent.depth + 1 if parent is not None else 0
+        self.depth: int = parent.depth + 1 if parent is not None else 0
         # a child run is driven by the recursive model
-        self.root_client = rlm.recursive_client if parent is not None else rlm.root_client
+        self.root_client: ChatClient = clients.recursive if parent is not None else clients.root
         self.state = RunState()
         self._context = context
         self._repl = repl
@@ -69,14 +73,17 @@ class Run(BlocksMixin, SubCallsMixin):
         self._stop_reason: Optional[str] = None
         self._limit: Optional[_Stop] = None
         self._timer: Optional[asyncio.TimerHandle] = None
-        self._calls = itertools.count(1)
-        self._children: set["Run"] = set()
-        self._sub_sem = asyncio.Semaphore(max(1, rlm.max_concurrent_subcalls))
         self._last_reply = ""
         self._writer: Optional[TrajectoryWriter] = None
-        if rlm.save_trajectory and parent is None:  # a child's events go to the root's file
+        if config.save_trajectory and parent is None:  # a child's events go to the root's file
             self._writer = TrajectoryWriter.for_run(
-                self.run_id, rlm.trajectory_dir, secrets=rlm.secrets())
+                self.run_id, config.trajectory_dir, secrets=clients.secrets())
+        recursion = self.depth + 1 < config.max_depth
+        self.subcalls = SubCalls(
+            run_id=self.run_id, clients=clients, emit=self.emit,
+            limit=lambda: str(self._limit) if self._limit is not None else None,
+            usage_updated=self._usage_updated, max_concurrent=config.max_concurrent_subcalls,
+            spawn_child=self._spawn_child if recursion else None)
 
     # -- public ----------------------------------------------------------------------------
     @property
@@ -89,7 +96,7 @@ class Run(BlocksMixin, SubCallsMixin):
         return self._writer.error if self._writer else None
 
     @property
-    def result(self):
+    def result(self) -> RLMResult:
         return self.state.result(self.trajectory_path)
 
     @property
@@ -103,11 +110,11 @@ class Run(BlocksMixin, SubCallsMixin):
 
     @property
     def recursive_model(self) -> str:
-        return self.rlm.recursive_client.label
+        return self.clients.recursive.label
 
     @property
     def max_iterations(self) -> int:
-        return self.rlm.max_iterations
+        return self.config.max_iterations
 
     @property
     def elapsed(self) -> float:
@@ -122,9 +129,9 @@ class Run(BlocksMixin, SubCallsMixin):
         if self._task is None:
             self._t0 = time.monotonic()
             self._task = asyncio.create_task(self._main(), name=f"rlm-run-{self.run_id}")
-            if self.rlm.max_timeout:
+            if self.config.max_timeout:
                 self._timer = asyncio.get_running_loop().call_later(
-                    self.rlm.max_timeout, self._stop, "max_timeout")
+                    self.config.max_timeout, self._stop, "max_timeout")
         return self
 
     def cancel(self) -> None:
@@ -142,7 +149,7 @@ class Run(BlocksMixin, SubCallsMixin):
                 return
             yield item
 
-    async def wait(self):
+    async def wait(self) -> RLMResult:
         self.start()
         assert self._task is not None
         await asyncio.shield(self._task)
@@ -176,19 +183,23 @@ class Run(BlocksMixin, SubCallsMixin):
             self._writer.write(e)
         self._queue.put_nowait(e)
 
-    def _tokens_in_flight(self) -> int:
+    def tokens_in_flight(self) -> int:
         """Tokens spent by this run and the child runs still going under it."""
-        return self.state.total_tokens + sum(c._tokens_in_flight() for c in self._children)
+        return self.state.total_tokens + self.subcalls.tokens_in_flight()
+
+    def _spawn_child(self, prompt: str, context: ContextSource) -> "Run":
+        """rlm_query's child run (not started): the recursive model at depth + 1."""
+        return Run(self.config, self.clients, prompt, context, parent=self)
 
     def _usage_updated(self) -> None:
         summary = self.state.usage()
         self.emit(ev.UsageUpdated, by_model=summary["by_model"],
                   total_tokens=self.state.total_tokens)
-        budget = self.rlm.max_tokens
+        budget = self.config.max_tokens
         root = self
         while root.parent is not None:  # the budget is the whole tree's
             root = root.parent
-        used = root._tokens_in_flight()
+        used = root.tokens_in_flight()
         if budget and used >= budget and self._limit is None:
             self._limit = _Stop("max_tokens", f"token budget of {budget:,} reached "
                                               f"({used:,} tokens used)")
@@ -215,7 +226,7 @@ class Run(BlocksMixin, SubCallsMixin):
         except asyncio.CancelledError:
             if self._stop_reason == "max_timeout":
                 self.emit(ev.RunFailed, reason="max_timeout", partial_answer=self._partial(),
-                          error=f"time limit of {self.rlm.max_timeout:g} s reached")
+                          error=f"time limit of {self.config.max_timeout:g} s reached")
             else:
                 self.emit(ev.RunCancelled, partial_answer=self._partial())
         except _Stop as stop:
@@ -262,23 +273,28 @@ class Run(BlocksMixin, SubCallsMixin):
             self._queue.put_nowait(None)
 
     async def _body(self) -> None:
-        rlm = self.rlm
+        cfg = self.config
         if self._repl is None:
-            self._repl = ReplSession(memory_mb=rlm.memory_mb, block_timeout=rlm.block_timeout)
-        await self._repl.start()
+            self._repl = ReplSession(memory_mb=cfg.memory_mb, block_timeout=cfg.block_timeout)
+        repl = self._repl
+        await repl.start()
         info = ev.ContextInfo()
         if self._context is not None:
-            info = ev.ContextInfo(**await self._repl.set_context(self._context))
-        elif self._repl.context_info:
-            info = ev.ContextInfo(**self._repl.context_info)
-        system = rlm.system_prompt or prompts.system_prompt(
-            info, rlm.recursive_client.label, rlm.num_ctx,
-            recursion=self.depth + 1 < rlm.max_depth)
+            info = ev.ContextInfo(**await repl.set_context(self._context))
+        elif repl.context_info:
+            info = ev.ContextInfo(**repl.context_info)
+        runner = BlockRunner(repl, self.emit, check_limit=self._check_limit,
+                             on_query=self.subcalls.handle,
+                             max_output_chars=cfg.max_output_chars,
+                             outputs_dir=self._outputs_dir())
+        system = cfg.system_prompt or prompts.system_prompt(
+            info, self.clients.recursive.label, cfg.num_ctx,
+            recursion=self.depth + 1 < cfg.max_depth)
         messages = [{"role": "system", "content": system},
                     {"role": "user", "content": prompts.first_message(self.prompt)}]
         self._emit_started(info, system)
         nudged = False
-        for iteration in range(1, rlm.max_iterations + 1):
+        for iteration in range(1, cfg.max_iterations + 1):
             self.emit(ev.IterationStarted, iteration=iteration)
             reply = await self._reply(iteration, messages)
             messages.append({"role": "assistant", "content": reply})
@@ -286,13 +302,15 @@ class Run(BlocksMixin, SubCallsMixin):
             final = parsing.find_final(reply)
             if blocks:
                 nudged = False
-                answer, text = await self._run_blocks(iteration, blocks, final)
-                if answer is not None:
+                outcome = await runner.run(iteration, blocks, final)
+                if outcome.answer is not None:
                     return
+                text = outcome.feedback
             elif final is not None:
-                if await self._give_final(iteration, final):
+                given = await runner.give_final(iteration, final)
+                if given.answer is not None:
                     return
-                text = prompts.feedback([], [], self._final_error)
+                text = prompts.feedback([], [], given.problem)
             elif not nudged:
                 nudged = True
                 text = prompts.NUDGE
@@ -303,17 +321,18 @@ class Run(BlocksMixin, SubCallsMixin):
             self._check_limit()
             messages.append({"role": "user", "content": text})
             self.emit(ev.FeedbackSent, iteration=iteration, text=text)
-        await self._last_chance(rlm.max_iterations + 1, messages)
+        await self._last_chance(cfg.max_iterations + 1, messages, repl)
 
     def _emit_started(self, info: ev.ContextInfo, system: str) -> None:
-        rlm = self.rlm
+        cfg = self.config
         self.emit(ev.RunStarted, prompt=self.prompt, model=self.root_client.label,
-                  recursive_model=rlm.recursive_client.label, max_iterations=rlm.max_iterations,
+                  recursive_model=self.clients.recursive.label, max_iterations=cfg.max_iterations,
                   context=info, system_prompt=system, started_at=time.time(),
-                  settings=rlm.settings(),
+                  settings=cfg.recorded(),
                   parent_run_id=self.parent.run_id if self.parent else "")
 
-    async def _last_chance(self, iteration: int, messages: list[dict]) -> None:
+    async def _last_chance(self, iteration: int, messages: list[dict],
+                           repl: ReplSession) -> None:
         messages.append({"role": "user", "content": prompts.LAST_CHANCE})
         self.emit(ev.FeedbackSent, iteration=iteration - 1, text=prompts.LAST_CHANCE)
         self.emit(ev.IterationStarted, iteration=iteration)
@@ -323,7 +342,7 @@ class Run(BlocksMixin, SubCallsMixin):
         if final is not None and final.kind == "FINAL":
             answer = final.value
         elif final is not None:
-            value, error = await self._repl.get_variable(final.value)  # type: ignore[union-attr]
+            value, error = await repl.get_variable(final.value)
             if value is None:  # no answer: never the literal "FINAL_VAR(name)" as one
                 self._last_reply = parsing.drop_final(reply)
                 raise _Stop("no_answer", f"no answer after {iteration - 1} iterations: the last "

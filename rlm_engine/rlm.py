@@ -14,101 +14,78 @@ import asyncio
 from pathlib import Path
 from typing import Any, Optional
 
-from .clients import ChatClient, ClientOptions, make_client
+from .clients import ChatClient
+from .clients.client_set import ClientSet
+from .config import DEFAULT_MODEL, RunConfig
 from .context import context_source
 from .loop import Run
 from .repl.session import ReplSession
 from .state import RLMResult
 
-DEFAULT_MODEL = "llama3.1:8b"
+__all__ = ["RLM", "DEFAULT_MODEL"]
+
+_D = RunConfig  # the defaults below are RunConfig's, read, never written here
 
 
 class RLM:
+    """The front door: a `RunConfig` (`rlm.config`) and the clients it names (`rlm.clients`)."""
+
     def __init__(
         self,
-        model: str = DEFAULT_MODEL,
-        recursive_model: Optional[str] = None,
-        max_iterations: int = 15,
-        think: Optional[bool] = None,
-        host: Optional[str] = None,
-        num_ctx: int = 131072,
-        temperature: float = 0.6,
+        model: str = _D.model,
+        recursive_model: Optional[str] = _D.recursive_model,
+        max_iterations: int = _D.max_iterations,
+        think: Optional[bool] = _D.think,
+        host: Optional[str] = _D.host,
+        num_ctx: int = _D.num_ctx,
+        temperature: float = _D.temperature,
         root_client: Optional[ChatClient] = None,
         recursive_client: Optional[ChatClient] = None,
         *,
-        max_tokens: Optional[int] = None,
-        max_timeout: Optional[float] = None,
-        max_output_chars: int = 20_000,
-        block_timeout: Optional[float] = 120.0,
-        memory_mb: int = 4096,
-        max_concurrent_subcalls: int = 4,
-        max_depth: int = 1,
-        max_retries: int = 2,
-        save_trajectory: bool = True,
-        trajectory_dir: Optional[Path] = None,
-        system_prompt: Optional[str] = None,
+        max_tokens: Optional[int] = _D.max_tokens,
+        max_timeout: Optional[float] = _D.max_timeout,
+        max_output_chars: int = _D.max_output_chars,
+        block_timeout: Optional[float] = _D.block_timeout,
+        memory_mb: int = _D.memory_mb,
+        max_concurrent_subcalls: int = _D.max_concurrent_subcalls,
+        max_depth: int = _D.max_depth,
+        max_retries: int = _D.max_retries,
+        save_trajectory: bool = _D.save_trajectory,
+        trajectory_dir: Optional[Path] = _D.trajectory_dir,
+        system_prompt: Optional[str] = _D.system_prompt,
+        config: Optional[RunConfig] = None,
     ) -> None:
-        """Raises ConfigError (one line) for a bad model spec or a missing API key."""
-        self.max_iterations = max(1, int(max_iterations))
-        self.think = think
-        self.host = host
-        self.num_ctx = num_ctx
-        self.temperature = temperature
-        self.max_tokens = max_tokens
-        self.max_timeout = max_timeout
-        self.max_output_chars = max_output_chars
-        self.block_timeout = block_timeout
-        self.memory_mb = memory_mb
-        self.max_concurrent_subcalls = max_concurrent_subcalls
-        self.max_depth = max(1, int(max_depth))
-        self.save_trajectory = save_trajectory
-        self.trajectory_dir = trajectory_dir
-        self.system_prompt = system_prompt
-        self.options = ClientOptions(temperature=temperature, think=think, num_ctx=num_ctx,
-                                     max_retries=max_retries)
-        self._extra_clients: dict[str, ChatClient] = {}
-        self.root_client = root_client or make_client(model, host=host, options=self.options)
-        if recursive_client is not None:
-            self.recursive_client = recursive_client
-        elif recursive_model:
-            self.recursive_client = make_client(recursive_model, host=host, options=self.options)
-        elif root_client is not None:
-            self.recursive_client = root_client
-        else:
-            self.recursive_client = make_client(model, host=host, options=self.options)
+        """Raises ConfigError (one line) for a bad model spec or a missing API key. With
+        `config`, that config is used as it is and the other settings are ignored."""
+        self.config = config or RunConfig(
+            model=model, recursive_model=recursive_model, max_iterations=max_iterations,
+            think=think, host=host, num_ctx=num_ctx, temperature=temperature,
+            max_tokens=max_tokens, max_timeout=max_timeout, max_output_chars=max_output_chars,
+            block_timeout=block_timeout, memory_mb=memory_mb,
+            max_concurrent_subcalls=max_concurrent_subcalls, max_depth=max_depth,
+            max_retries=max_retries, save_trajectory=save_trajectory,
+            trajectory_dir=trajectory_dir, system_prompt=system_prompt)
+        self.clients = ClientSet(self.config, root_client, recursive_client)
+
+    @classmethod
+    def from_config(cls, config: RunConfig) -> "RLM":
+        return cls(config=config)
+
+    @property
+    def root_client(self) -> ChatClient:
+        return self.clients.root
+
+    @property
+    def recursive_client(self) -> ChatClient:
+        return self.clients.recursive
 
     @property
     def model(self) -> str:
-        return self.root_client.label
+        return self.clients.root.label
 
     @property
     def recursive_model(self) -> str:
-        return self.recursive_client.label
-
-    def client_for(self, spec: str) -> ChatClient:
-        """A client for `llm_query(prompt, model=spec)` inside the REPL (cached)."""
-        if spec in (self.root_client.label, self.recursive_client.label):
-            return self.root_client if spec == self.root_client.label else self.recursive_client
-        if spec not in self._extra_clients:
-            self._extra_clients[spec] = make_client(spec, host=self.host, options=self.options)
-        return self._extra_clients[spec]
-
-    def secrets(self) -> list[str]:
-        keys = []
-        for c in (self.root_client, self.recursive_client, *self._extra_clients.values()):
-            key = getattr(c, "_api_key", None)
-            if key:
-                keys.append(key)
-        return keys
-
-    def settings(self) -> dict:
-        return {
-            "max_iterations": self.max_iterations, "think": self.think, "num_ctx": self.num_ctx,
-            "temperature": self.temperature, "max_tokens": self.max_tokens,
-            "max_timeout": self.max_timeout, "max_output_chars": self.max_output_chars,
-            "block_timeout": self.block_timeout, "max_depth": self.max_depth,
-            "memory_mb": self.memory_mb, "max_concurrent_subcalls": self.max_concurrent_subcalls,
-        }
+        return self.clients.recursive.label
 
     # -- running ---------------------------------------------------------------------------
     def start(self, prompt: str, context: Any = None, *,
@@ -117,7 +94,7 @@ class RLM:
         for the result, `run.cancel()` to stop it. With `repl`, the run uses (and keeps) that
         worker; `context=None` then keeps the context it already holds."""
         source = None if (repl is not None and context is None) else context_source(context)
-        return Run(self, prompt, source, repl=repl).start()
+        return Run(self.config, self.clients, prompt, source, repl=repl).start()
 
     async def acompletion(self, prompt: str, context: Any = None) -> RLMResult:
         return await self.start(prompt, context).wait()
@@ -135,6 +112,4 @@ class RLM:
         return asyncio.run(go())
 
     async def aclose(self) -> None:
-        for c in {id(c): c for c in (self.root_client, self.recursive_client,
-                                     *self._extra_clients.values())}.values():
-            await c.aclose()
+        await self.clients.aclose()

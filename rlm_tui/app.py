@@ -32,7 +32,7 @@ from rlm_engine import RLMError, check_context_path
 from rlm_engine.trajectory import data_dir, saved_benchmarks
 
 from .limits import config_dir
-from .session import Session, Settings
+from .session import Session, settings_from_args
 
 CLIPBOARD_TOOLS = (["wl-copy"], ["xclip", "-selection", "clipboard"],
                    ["xsel", "--clipboard", "--input"], ["pbcopy"])
@@ -247,7 +247,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         if args.context:
             context = check_context_path(args.context)
-        session = Session.create(Settings.from_args(args))
+        session = Session.create(settings_from_args(args))
     except RLMError as exc:
         print(f"rlm-tui: {exc}", file=sys.stderr)
         return 2

@@ -27,17 +27,17 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from rlm_engine import RLM, RLMError
-from rlm_engine.rlm import DEFAULT_MODEL
+from rlm_engine.config import DEFAULT_MODEL, RunConfig
 
 from . import limits
-from .session import Settings
+from .session import settings_from_args
 
 
 MODEL_DESTS = ("model", "recursive_model", "context", "host", "max_iterations", "num_ctx",
                "temperature", "think", "max_tokens", "max_timeout", *limits.RUN_LIMITS)
 MODEL_DEFAULTS = {"model": DEFAULT_MODEL, "recursive_model": None, "context": None,
-                  "host": None, "max_iterations": Settings.max_iterations,
-                  "num_ctx": Settings.num_ctx, "temperature": Settings.temperature,
+                  "host": None, "max_iterations": RunConfig.max_iterations,
+                  "num_ctx": RunConfig.num_ctx, "temperature": RunConfig.temperature,
                   "think": None, "max_tokens": None, "max_timeout": None,
                   **{name: None for name in limits.RUN_LIMITS}}  # None: the engine's default
 ROOT = "root_"  # the root parser's model flags land under root_<dest>; see resolve_model_args
@@ -61,11 +61,11 @@ def add_model_args(p: argparse.ArgumentParser, prefix: str = "") -> None:
     arg("--host", dest="host",
         help="Ollama address (default: $OLLAMA_HOST, else localhost:11434)")
     arg("--max-iterations", dest="max_iterations", type=limits.count,
-        help=f"root-model turns (default {Settings.max_iterations})")
+        help=f"root-model turns (default {RunConfig.max_iterations})")
     arg("--num-ctx", dest="num_ctx", type=limits.count,
-        help=f"context window passed to Ollama (default {Settings.num_ctx})")
+        help=f"context window passed to Ollama (default {RunConfig.num_ctx})")
     arg("--temperature", dest="temperature", type=limits.temperature,
-        help=f"sampling temperature ({Settings.temperature})")
+        help=f"sampling temperature ({RunConfig.temperature})")
     arg("--think", dest="think", action=argparse.BooleanOptionalAction,
         help="thinking mode on/off (default: the model's own)")
     arg("--max-tokens", dest="max_tokens", type=limits.count,
@@ -168,9 +168,9 @@ def add_bench_args(sub) -> None:
     b.add_argument("--mode", choices=("rlm", "direct", "both"), default="both",
                    help="rlm: the model as an RLM; direct: the whole haystack in one prompt, "
                         "cut to --num-ctx; both (default): the comparison")
-    b.add_argument("--num-ctx", type=limits.count, default=Settings.num_ctx, metavar="TOKENS",
+    b.add_argument("--num-ctx", type=limits.count, default=RunConfig.num_ctx, metavar="TOKENS",
                    help=f"the model's context window: Ollama's num_ctx, and where the direct "
-                        f"mode cuts the haystack ({Settings.num_ctx})")
+                        f"mode cuts the haystack ({RunConfig.num_ctx})")
     b.add_argument("--trials", type=limits.count, default=3,
                    help="trials per model, mode and length (3)")
     b.add_argument("--seed", type=limits.seed, default=None,
@@ -268,7 +268,7 @@ def run_ask(args: argparse.Namespace) -> int:
         if args.context:
             from rlm_engine import check_context_path
             context = check_context_path(args.context)
-        rlm = Settings.from_args(args).make_rlm()
+        rlm = RLM.from_config(settings_from_args(args))
     except RLMError as exc:
         return _fail(str(exc))
     return asyncio.run(_ask(rlm, args, context))
@@ -284,7 +284,7 @@ def run_demo(args: argparse.Namespace) -> int:
     from rlm_engine.demo import make_demo
 
     try:
-        rlm = Settings.from_args(args).make_rlm()
+        rlm = RLM.from_config(settings_from_args(args))
         demo = make_demo(args.seed)
     except RLMError as exc:
         return _fail(str(exc))

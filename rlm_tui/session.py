@@ -8,60 +8,32 @@ only what the REPL still holds).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from argparse import Namespace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from rlm_engine import RLM, ContextSource, ReplSession, check_context_path
+from rlm_engine.config import RunConfig
 from rlm_engine.events import ContextInfo
 from rlm_engine.loop import Run
 from rlm_engine.repl.session import WorkerDied
-from rlm_engine.rlm import DEFAULT_MODEL
 
 from .limits import RUN_LIMITS
 
+# The app's settings are the engine's run config: its defaults are written only there.
+Settings = RunConfig
 
-@dataclass(frozen=True)
-class Settings:
-    model: str = DEFAULT_MODEL
-    recursive_model: Optional[str] = None
-    host: Optional[str] = None
-    max_iterations: int = 15
-    num_ctx: int = 131072
-    temperature: float = 0.6
-    think: Optional[bool] = None
-    max_tokens: Optional[int] = None
-    max_timeout: Optional[float] = None
-    # run limits (limits.RUN_LIMITS); None: the engine's default
-    memory_mb: Optional[int] = None
-    block_timeout: Optional[float] = None
-    max_concurrent_subcalls: Optional[int] = None
-    max_depth: Optional[int] = None
 
-    @classmethod
-    def from_args(cls, args) -> "Settings":
-        """From the command line's model flags (cli.add_model_args)."""
-        return cls(model=args.model, recursive_model=args.recursive_model, host=args.host,
-                   max_iterations=args.max_iterations, num_ctx=args.num_ctx,
-                   temperature=args.temperature, think=args.think,
-                   max_tokens=args.max_tokens, max_timeout=args.max_timeout,
-                   **{name: getattr(args, name, None) for name in RUN_LIMITS})
-
-    def run_limits(self) -> dict:
-        """The run limits that were set, as RLM's keyword arguments."""
-        return {name: getattr(self, name) for name in RUN_LIMITS
-                if getattr(self, name) is not None}
-
-    def with_(self, **changes) -> "Settings":
-        return replace(self, **changes)
-
-    def make_rlm(self) -> RLM:
-        """Raises ConfigError (one line) for a bad spec or a missing API key."""
-        return RLM(model=self.model, recursive_model=self.recursive_model, host=self.host,
-                   max_iterations=self.max_iterations, num_ctx=self.num_ctx,
-                   temperature=self.temperature, think=self.think,
-                   max_tokens=self.max_tokens, max_timeout=self.max_timeout,
-                   **self.run_limits())
+def settings_from_args(args: Namespace) -> RunConfig:
+    """From the command line's model flags (cli.add_model_args) and run limits
+    (limits.RUN_LIMITS; one not given keeps RunConfig's default)."""
+    limits = {name: getattr(args, name) for name in RUN_LIMITS
+              if getattr(args, name, None) is not None}
+    return RunConfig(model=args.model, recursive_model=args.recursive_model, host=args.host,
+                     max_iterations=args.max_iterations, num_ctx=args.num_ctx,
+                     temperature=args.temperature, think=args.think,
+                     max_tokens=args.max_tokens, max_timeout=args.max_timeout, **limits)
 
 
 def human_size(n: float) -> str:
@@ -74,7 +46,7 @@ def human_size(n: float) -> str:
 
 @dataclass
 class Session:
-    settings: Settings
+    settings: RunConfig
     rlm: RLM
     repl: ReplSession = field(default_factory=ReplSession)
     runs: list[Run] = field(default_factory=list)
@@ -82,11 +54,10 @@ class Session:
     context_info: Optional[ContextInfo] = None
 
     @classmethod
-    def create(cls, settings: Settings) -> "Session":
-        """A session whose worker has the settings' limits (memory cap, block timeout)."""
-        rlm = settings.make_rlm()
-        return cls(settings, rlm,
-                   ReplSession(memory_mb=rlm.memory_mb, block_timeout=rlm.block_timeout))
+    def create(cls, settings: RunConfig) -> "Session":
+        """Raises ConfigError (one line) for a bad spec or a missing API key."""
+        return cls(settings, RLM.from_config(settings),
+                   ReplSession(memory_mb=settings.memory_mb, block_timeout=settings.block_timeout))
 
     @property
     def current(self) -> Optional[Run]:
@@ -135,7 +106,7 @@ class Session:
     def change(self, **changes) -> None:
         """New settings (e.g. another model); raises ConfigError and keeps the old ones."""
         settings = self.settings.with_(**changes)
-        rlm = settings.make_rlm()
+        rlm = RLM.from_config(settings)
         self.settings, self.rlm = settings, rlm
 
     def ask(self, prompt: str) -> Run:

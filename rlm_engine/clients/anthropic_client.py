@@ -33,6 +33,9 @@ class AnthropicClient(ChatClient):
         self.base_url = base_url
         self._api_key = api_key
 
+    def secrets(self) -> tuple[str, ...]:
+        return (self._api_key,)
+
     def _make_sdk(self) -> Any:
         return anthropic.AsyncAnthropic(
             api_key=self._api_key, base_url=self.base_url,

@@ -14,6 +14,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, AsyncGenerator, AsyncIterator, Optional, Union
 
+from ..config import RunConfig
 from ..errors import BackendError
 from ..usage import Usage
 
@@ -41,15 +42,22 @@ class Completion:
 
 @dataclass
 class ClientOptions:
-    """Generation settings shared by the client families (each uses what it understands)."""
+    """Generation settings shared by the client families (each uses what it understands).
+    The defaults, and what each one means, are RunConfig's (config.py)."""
 
-    temperature: Optional[float] = 0.6
-    think: Optional[bool] = None  # None: the backend's default
-    num_ctx: Optional[int] = 131072  # Ollama only
-    max_tokens: int = 8192  # per reply; Anthropic requires it, others use it as a cap
-    thinking_budget: int = 4096  # Anthropic extended thinking
-    timeout: Optional[float] = 600.0  # seconds per request
-    max_retries: int = 2  # cloud SDKs retry 429/5xx/connection errors this often
+    temperature: Optional[float] = RunConfig.temperature
+    think: Optional[bool] = RunConfig.think
+    num_ctx: Optional[int] = RunConfig.num_ctx  # Ollama only
+    max_tokens: int = RunConfig.reply_max_tokens  # per reply
+    thinking_budget: int = RunConfig.thinking_budget  # Anthropic only
+    timeout: Optional[float] = RunConfig.request_timeout  # seconds per request
+    max_retries: int = RunConfig.max_retries
+
+    @classmethod
+    def from_config(cls, config: RunConfig) -> "ClientOptions":
+        return cls(temperature=config.temperature, think=config.think, num_ctx=config.num_ctx,
+                   max_tokens=config.reply_max_tokens, thinking_budget=config.thinking_budget,
+                   timeout=config.request_timeout, max_retries=config.max_retries)
 
 
 def one_line(text: object, limit: int = 300) -> str:
@@ -82,6 +90,10 @@ class ChatClient(ABC):
 
     @abstractmethod
     def _make_sdk(self) -> Any: ...
+
+    def secrets(self) -> tuple[str, ...]:
+        """Strings this client holds that must never be written anywhere (its API key)."""
+        return ()
 
     # -- streaming -------------------------------------------------------------------------
     @abstractmethod

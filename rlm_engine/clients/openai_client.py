@@ -38,6 +38,9 @@ class OpenAICompatClient(ChatClient):
         self.key_env = key_env
         self._api_key = api_key
 
+    def secrets(self) -> tuple[str, ...]:
+        return (self._api_key,)
+
     def _make_sdk(self) -> Any:
         return openai.AsyncOpenAI(
             api_key=self._api_key, base_url=self.base_url,

@@ -24,10 +24,8 @@ class EndpointPool(ChatClient):
         self.endpoints = endpoints
         self._turn = itertools.count()
 
-    @property
-    def _api_key(self) -> Optional[str]:  # for RLM.secrets(): one key serves the pool
-        return next((getattr(e, "_api_key", None) for e in self.endpoints
-                     if getattr(e, "_api_key", None)), None)
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(s for e in self.endpoints for s in e.secrets())
 
     def spread(self, n: int) -> list[ChatClient]:
         """The endpoints for the next `n` calls, in turn."""

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Optional
 
+from ..config import RunConfig
 from ..errors import ReplError
 
 WORKER_PATH = str(Path(__file__).with_name("worker.py"))
@@ -86,7 +87,8 @@ def worker_env() -> dict:
 class ReplSession:
     """A live worker. All methods are coroutines; one block runs at a time."""
 
-    def __init__(self, *, memory_mb: int = 4096, block_timeout: Optional[float] = 120.0,
+    def __init__(self, *, memory_mb: int = RunConfig.memory_mb,
+                 block_timeout: Optional[float] = RunConfig.block_timeout,
                  interrupt_grace: float = 0.5) -> None:
         self.memory_mb = memory_mb
         self.block_timeout = block_timeout

@@ -21,7 +21,7 @@ from .repl.session import BlockResult, ReplSession
 
 LIVE_OUTPUT_CHARS = 2_000_000  # per block, streamed as events; the rest is counted, not sent
 
-Emit = Callable[..., ev.Event]
+Emit = Callable[[ev.Event], object]
 # (iteration, block index, request from the worker) -> one result dict per prompt
 QueryHandler = Callable[[int, int, dict], Awaitable[list]]
 
@@ -64,8 +64,8 @@ class BlockRunner:
                                                 res.duration))
             variables = [v["name"] for v in res.variables]
             if res.final is not None:
-                self.emit(ev.FinalAnswer, answer=res.final, iteration=iteration,
-                          source=res.final_source or "FINAL")
+                self.emit(ev.FinalAnswer(answer=res.final, iteration=iteration,
+                          source=_source(res.final_source)))
                 return BlocksOutcome(answer=res.final)
             self.check_limit()
             if res.error:
@@ -90,14 +90,14 @@ class BlockRunner:
         """Emit the answer for a FINAL/FINAL_VAR written in prose; a FINAL_VAR naming a
         missing variable gives the problem to tell the model instead."""
         if final.kind == "FINAL":
-            self.emit(ev.FinalAnswer, answer=final.value, iteration=iteration, source="FINAL")
+            self.emit(ev.FinalAnswer(answer=final.value, iteration=iteration, source="FINAL"))
             return FinalOutcome(answer=final.value)
         value, error = await self.repl.get_variable(final.value)
         if value is None:
             return FinalOutcome(problem=(
                 f"FINAL_VAR({final.value}) failed: {error}. Create the variable in a ```repl "
                 f"block first, or answer with FINAL(...)."))
-        self.emit(ev.FinalAnswer, answer=value, iteration=iteration, source="FINAL_VAR")
+        self.emit(ev.FinalAnswer(answer=value, iteration=iteration, source="FINAL_VAR"))
         return FinalOutcome(answer=value)
 
     async def _run_block(self, iteration: int, index: int, code: str) -> tuple[BlockResult, str]:
@@ -111,33 +111,38 @@ class BlockRunner:
             if live[0] < LIVE_OUTPUT_CHARS:
                 piece = text[: LIVE_OUTPUT_CHARS - live[0]]
                 live[0] += len(piece)
-                self.emit(ev.CodeOutput, iteration=iteration, index=index, stream=stream,
-                          text=piece)
+                self.emit(ev.CodeOutput(iteration=iteration, index=index,
+                          stream="stderr" if stream == "stderr" else "stdout", text=piece))
 
         async def on_query(request: dict) -> list:
             return await self.on_query(iteration, index, request)
 
-        self.emit(ev.CodeBlockStarted, iteration=iteration, index=index, code=code)
+        self.emit(ev.CodeBlockStarted(iteration=iteration, index=index, code=code))
         started = time.monotonic()
         try:
             res = await self.repl.execute(code, on_output=on_output, on_query=on_query)
         except asyncio.CancelledError:
             # a cancelled block keeps the time it ran
-            self.emit(ev.CodeBlockFinished, iteration=iteration, index=index,
+            self.emit(ev.CodeBlockFinished(iteration=iteration, index=index,
                       duration=round(time.monotonic() - started, 6), error="cancelled",
-                      output_chars=capture.total, output_file=spool.close())
+                      output_chars=capture.total, output_file=spool.close()))
             raise
         finally:
             output_file = spool.close()
         if capture.total > live[0]:
-            self.emit(ev.CodeOutput, iteration=iteration, index=index, stream="stderr",
+            self.emit(ev.CodeOutput(iteration=iteration, index=index, stream="stderr",
                       text=f"\n[rlm-tui: {capture.total - live[0]:,} more characters of output "
-                           f"were not streamed]\n")
-        self.emit(ev.CodeBlockFinished, iteration=iteration, index=index,
+                           f"were not streamed]\n"))
+        self.emit(ev.CodeBlockFinished(iteration=iteration, index=index,
                   duration=round(res.duration, 6), error=res.error, output_chars=capture.total,
                   variables=tuple(ev.VarInfo(**v) for v in res.variables), final=res.final,
-                  restarted=res.restarted, output_file=output_file)
+                  restarted=res.restarted, output_file=output_file))
         output = capture.text()
         if res.restarted and res.error:
             output += ("\n" if output else "") + res.error
         return res, output
+
+
+def _source(name: Optional[str]) -> ev.AnswerSource:
+    """How the worker says a block answered (FINAL unless it names another known way)."""
+    return "FINAL_VAR" if name == "FINAL_VAR" else "answer" if name == "answer" else "FINAL"

@@ -9,7 +9,13 @@ Every event carries:
   run_id  the run it belongs to (child runs of `rlm_query` have their own)
   depth   0 for the root run, 1 for a child run, ...
 
-Serialised form: ``{"type": "<kind>", ...fields}`` with nested dataclasses as objects.
+Events are values: `Run.emit(ev.RunFailed(error=..., reason="backend"))` stamps the three
+envelope fields (`stamped`) and publishes the event. Closed sets are `Literal` types
+(`RunStatus`, `FailReason`, `AnswerSource`, `Stream`, `CallKind`, `BackendErrorKind`), so
+mypy catches a misspelt one.
+
+Serialised form: ``{"type": "<kind>", ...fields}`` with nested dataclasses as objects and
+usage as the dicts it always was; files of older versions still load.
 """
 
 from __future__ import annotations
@@ -18,9 +24,23 @@ import dataclasses
 import json
 import typing
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Optional
+from typing import Any, ClassVar, Literal, Optional, TypeVar
 
-from .usage import Usage
+from .errors import BackendErrorKind
+from .usage import ModelUsage, Usage, UsageSummary
+
+# "interrupted": a recorded run whose file ends before RunFinished (state.py)
+RunStatus = Literal["running", "completed", "failed", "cancelled", "interrupted"]
+EndStatus = Literal["completed", "failed", "cancelled"]  # how a finished run ended
+# why a run failed: "log" is a foreign log that ends without an answer
+FailReason = Literal["backend", "empty_reply", "max_tokens", "max_timeout", "repl", "config",
+                     "no_answer", "internal", "log"]
+AnswerSource = Literal["FINAL", "FINAL_VAR", "answer", "forced", "plain"]
+Stream = Literal["stdout", "stderr"]
+CallKind = Literal["llm", "rlm"]  # llm_query, or rlm_query (a child run)
+
+__all__ = ["AnswerSource", "BackendErrorKind", "CallKind", "EndStatus", "FailReason",
+           "RunStatus", "Stream"]  # and the event classes
 
 EVENT_TYPES: dict[str, type["Event"]] = {}
 
@@ -68,6 +88,14 @@ class Event:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+
+
+E = TypeVar("E", bound=Event)
+
+
+def stamped(event: E, *, t: float, run_id: str, depth: int) -> E:
+    """The event with its envelope filled in (events are built without one, then emitted)."""
+    return dataclasses.replace(event, t=t, run_id=run_id, depth=depth)
 
 
 # --- run lifecycle -------------------------------------------------------------------------
@@ -136,7 +164,7 @@ class CodeOutput(Event):
     kind: ClassVar[str] = "code_output"
     iteration: int
     index: int
-    stream: str  # "stdout" | "stderr"
+    stream: Stream
     text: str
 
 
@@ -172,7 +200,7 @@ class SubCallStarted(Event):
     model: str
     prompt_preview: str
     prompt_chars: int
-    call_kind: str = "llm"  # llm (llm_query) | rlm (rlm_query: a child run)
+    call_kind: CallKind = "llm"
     child_run_id: str = ""
 
 
@@ -189,10 +217,10 @@ class SubCallFinished(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class UsageUpdated(Event):
-    """Running totals after a call: {model: {prompt_tokens, completion_tokens, calls}}."""
+    """Running totals after a call, per model (stored as {model: {prompt_tokens, ...}})."""
 
     kind: ClassVar[str] = "usage_updated"
-    by_model: dict
+    by_model: dict[str, ModelUsage]
     total_tokens: int
 
 
@@ -201,16 +229,16 @@ class FinalAnswer(Event):
     kind: ClassVar[str] = "final_answer"
     answer: str
     iteration: int
-    source: str  # FINAL | FINAL_VAR | answer | forced | plain
+    source: AnswerSource
 
 
 @dataclass(frozen=True, kw_only=True)
 class RunFailed(Event):
     kind: ClassVar[str] = "run_failed"
     error: str  # one line, for people
-    # backend | empty_reply | max_tokens | max_timeout | repl | config | no_answer | internal
-    reason: str
+    reason: FailReason
     partial_answer: str = ""
+    error_kind: Optional[BackendErrorKind] = None  # with reason "backend": what went wrong
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -224,17 +252,19 @@ class RunFinished(Event):
     """Always the last event of a run, whatever happened."""
 
     kind: ClassVar[str] = "run_finished"
-    status: str  # completed | failed | cancelled
+    status: EndStatus
     answer: str
     iterations: int
     total_time: float
-    usage: dict
+    usage: UsageSummary = field(default_factory=UsageSummary)
 
 
 # --- (de)serialisation ----------------------------------------------------------------------
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, (UsageSummary, ModelUsage)):
+        return value.to_dict()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, (list, tuple)):
@@ -244,14 +274,20 @@ def _plain(value: Any) -> Any:
     return value
 
 
-_NESTED = {"Usage": Usage, "ContextInfo": ContextInfo}
+_NESTED = {"Usage": Usage, "ContextInfo": ContextInfo, "UsageSummary": UsageSummary,
+           "ModelUsage": ModelUsage, "BackendErrorKind": BackendErrorKind}
 
 
 def _revive(hint: Any, value: Any) -> Any:
     """Turn a JSON value back into the field's declared type (nested dataclasses only)."""
     if value is None:
         return None
+    if hint is UsageSummary:
+        return UsageSummary.from_dict(value)
     origin = typing.get_origin(hint)
+    if origin is dict and typing.get_args(hint)[1:] == (ModelUsage,):
+        items = value.items() if isinstance(value, dict) else ()
+        return {str(k): ModelUsage.from_dict(str(k), v) for k, v in items}
     if origin is tuple:
         (inner, *_rest) = typing.get_args(hint)
         return tuple(_revive(inner, v) for v in value)

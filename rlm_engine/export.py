@@ -57,8 +57,8 @@ def to_markdown(run: RecordedRun) -> str:
             out.append(f"- **Context:** {c.name or c.type} ({c.kind}, {size})")
     usage = res.usage
     out.append(f"- **Outcome:** {res.status} after {res.iterations} iterations, "
-               f"{res.total_time:.1f} s, {usage['total_prompt_tokens']:,} prompt + "
-               f"{usage['total_completion_tokens']:,} completion tokens")
+               f"{res.total_time:.1f} s, {usage.total_prompt_tokens:,} prompt + "
+               f"{usage.total_completion_tokens:,} completion tokens")
     if res.error:
         out.append(f"- **Error:** {res.error}")
     out.append(f"\n## Question\n\n{_prose(run.prompt)}\n")
@@ -89,8 +89,8 @@ def to_markdown(run: RecordedRun) -> str:
     if res.answer_source:
         out.append(f"*(via {res.answer_source})*\n")
     out.append("## Usage\n\n| model | prompt tokens | completion tokens | calls |\n|---|---:|---:|---:|")
-    for model, m in usage["by_model"].items():
-        out.append(f"| {model} | {m['prompt_tokens']:,} | {m['completion_tokens']:,} | {m['calls']} |")
+    for model, m in usage.by_model.items():
+        out.append(f"| {model} | {m.prompt_tokens:,} | {m.completion_tokens:,} | {m.calls} |")
     return "\n".join(out) + "\n"
 
 

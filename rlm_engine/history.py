@@ -15,6 +15,7 @@ from typing import Optional
 from . import events as ev
 from .schema import MAX_LINE_BYTES, BadEvent, decode_event, parse_json
 from .trajectory import BENCH_FORMAT, data_dir, saved_benchmarks
+from .usage import UsageSummary
 
 TAIL_BYTES = 256 * 1024
 
@@ -102,7 +103,7 @@ def _run_entry(path: Path) -> Optional[HistoryEntry]:
     if finished is None:
         outcome, iterations, tokens = "(did not finish: the app stopped mid-run)", None, None
     else:
-        tokens = finished.usage["total_prompt_tokens"] + finished.usage["total_completion_tokens"]
+        tokens = finished.usage.total_tokens
         iterations = finished.iterations
         if finished.status == "completed":
             outcome = finished.answer

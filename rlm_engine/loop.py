@@ -24,7 +24,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any, AsyncIterator, Optional
+from typing import AsyncIterator, Literal, Optional
 
 from . import events as ev
 from . import parsing, prompts
@@ -43,7 +43,7 @@ from .usage import Usage
 class _Stop(Exception):
     """A run limit or a fatal reply ended the run (reason, message)."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: ev.FailReason, message: str) -> None:
         super().__init__(message)
         self.reason = reason
 
@@ -70,7 +70,7 @@ class Run:
         self._queue: asyncio.Queue = asyncio.Queue()
         self._task: Optional[asyncio.Task] = None
         self._t0 = time.monotonic()
-        self._stop_reason: Optional[str] = None
+        self._stop_reason: Optional[Literal["cancelled", "max_timeout"]] = None
         self._limit: Optional[_Stop] = None
         self._timer: Optional[asyncio.TimerHandle] = None
         self._last_reply = ""
@@ -162,14 +162,15 @@ class Run:
             await asyncio.wait({self._task}, timeout=timeout)
 
     # -- plumbing --------------------------------------------------------------------------
-    def _stop(self, reason: str) -> None:
+    def _stop(self, reason: Literal["cancelled", "max_timeout"]) -> None:
         if self._stop_reason is None and self._task is not None and not self._task.done():
             self._stop_reason = reason
             self._task.cancel()
 
-    def emit(self, cls: type, **fields: Any) -> ev.Event:
-        e = cls(t=round(time.monotonic() - self._t0, 4), run_id=self.run_id, depth=self.depth,
-                **fields)
+    def emit(self, event: ev.E) -> ev.E:
+        """Stamp an event with this run's clock and ids, fold it, and publish it."""
+        e = ev.stamped(event, t=round(time.monotonic() - self._t0, 4), run_id=self.run_id,
+                       depth=self.depth)
         self.state.apply(e)
         self._publish(e)
         return e
@@ -192,9 +193,8 @@ class Run:
         return Run(self.config, self.clients, prompt, context, parent=self)
 
     def _usage_updated(self) -> None:
-        summary = self.state.usage()
-        self.emit(ev.UsageUpdated, by_model=summary["by_model"],
-                  total_tokens=self.state.total_tokens)
+        self.emit(ev.UsageUpdated(by_model=dict(self.state.by_model),
+                                  total_tokens=self.state.total_tokens))
         budget = self.config.max_tokens
         root = self
         while root.parent is not None:  # the budget is the whole tree's
@@ -225,21 +225,21 @@ class Run:
             await self._opened_body()
         except asyncio.CancelledError:
             if self._stop_reason == "max_timeout":
-                self.emit(ev.RunFailed, reason="max_timeout", partial_answer=self._partial(),
-                          error=f"time limit of {self.config.max_timeout:g} s reached")
+                self.emit(ev.RunFailed(reason="max_timeout", partial_answer=self._partial(),
+                          error=f"time limit of {self.config.max_timeout:g} s reached"))
             else:
-                self.emit(ev.RunCancelled, partial_answer=self._partial())
+                self.emit(ev.RunCancelled(partial_answer=self._partial()))
         except _Stop as stop:
-            self.emit(ev.RunFailed, reason=stop.reason, error=str(stop),
-                      partial_answer=self._partial())
+            self.emit(ev.RunFailed(reason=stop.reason, error=str(stop),
+                      partial_answer=self._partial()))
         except BackendError as exc:
-            self.emit(ev.RunFailed, reason="backend", error=str(exc),
-                      partial_answer=self._partial())
+            self.emit(ev.RunFailed(reason="backend", error=str(exc), error_kind=exc.kind,
+                      partial_answer=self._partial()))
         except RLMError as exc:
-            self.emit(ev.RunFailed, reason="repl", error=str(exc), partial_answer=self._partial())
+            self.emit(ev.RunFailed(reason="repl", error=str(exc), partial_answer=self._partial()))
         except Exception as exc:  # noqa: BLE001 - a run never raises into the UI
-            self.emit(ev.RunFailed, reason="internal", partial_answer=self._partial(),
-                      error=f"internal error: {type(exc).__name__}: {exc}")
+            self.emit(ev.RunFailed(reason="internal", partial_answer=self._partial(),
+                      error=f"internal error: {type(exc).__name__}: {exc}"))
         finally:
             if self._timer is not None:
                 self._timer.cancel()
@@ -264,9 +264,12 @@ class Run:
             pass
         st = self.state
         try:
-            self.emit(ev.RunFinished, status=st.status, answer=st.answer,
+            # a live run always ended one of three ways by now (else it failed)
+            status: ev.EndStatus = "completed" if st.status == "completed" else \
+                "cancelled" if st.status == "cancelled" else "failed"
+            self.emit(ev.RunFinished(status=status, answer=st.answer,
                       iterations=len(st.iterations),
-                      total_time=round(time.monotonic() - self._t0, 4), usage=st.usage())
+                      total_time=round(time.monotonic() - self._t0, 4), usage=st.usage()))
         finally:  # whatever happened, the stream ends and consumers stop waiting
             if self._writer is not None:
                 self._writer.close()
@@ -295,7 +298,7 @@ class Run:
         self._emit_started(info, system)
         nudged = False
         for iteration in range(1, cfg.max_iterations + 1):
-            self.emit(ev.IterationStarted, iteration=iteration)
+            self.emit(ev.IterationStarted(iteration=iteration))
             reply = await self._reply(iteration, messages)
             messages.append({"role": "assistant", "content": reply})
             blocks = parsing.code_blocks(reply)
@@ -315,27 +318,27 @@ class Run:
                 nudged = True
                 text = prompts.NUDGE
             else:
-                self.emit(ev.FinalAnswer, answer=parsing.prose_of(reply) or reply.strip(),
-                          iteration=iteration, source="plain")
+                self.emit(ev.FinalAnswer(answer=parsing.prose_of(reply) or reply.strip(),
+                          iteration=iteration, source="plain"))
                 return
             self._check_limit()
             messages.append({"role": "user", "content": text})
-            self.emit(ev.FeedbackSent, iteration=iteration, text=text)
+            self.emit(ev.FeedbackSent(iteration=iteration, text=text))
         await self._last_chance(cfg.max_iterations + 1, messages, repl)
 
     def _emit_started(self, info: ev.ContextInfo, system: str) -> None:
         cfg = self.config
-        self.emit(ev.RunStarted, prompt=self.prompt, model=self.root_client.label,
+        self.emit(ev.RunStarted(prompt=self.prompt, model=self.root_client.label,
                   recursive_model=self.clients.recursive.label, max_iterations=cfg.max_iterations,
                   context=info, system_prompt=system, started_at=time.time(),
                   settings=cfg.recorded(),
-                  parent_run_id=self.parent.run_id if self.parent else "")
+                  parent_run_id=self.parent.run_id if self.parent else ""))
 
     async def _last_chance(self, iteration: int, messages: list[dict],
                            repl: ReplSession) -> None:
         messages.append({"role": "user", "content": prompts.LAST_CHANCE})
-        self.emit(ev.FeedbackSent, iteration=iteration - 1, text=prompts.LAST_CHANCE)
-        self.emit(ev.IterationStarted, iteration=iteration)
+        self.emit(ev.FeedbackSent(iteration=iteration - 1, text=prompts.LAST_CHANCE))
+        self.emit(ev.IterationStarted(iteration=iteration))
         reply = await self._reply(iteration, messages)
         final = parsing.find_final(reply)
         answer = None
@@ -350,7 +353,7 @@ class Run:
             answer = value
         if answer is None:
             answer = parsing.prose_of(reply) or reply.strip()
-        self.emit(ev.FinalAnswer, answer=answer, iteration=iteration, source="forced")
+        self.emit(ev.FinalAnswer(answer=answer, iteration=iteration, source="forced"))
 
     # -- one reply -------------------------------------------------------------------------
     async def _reply(self, iteration: int, messages: list[dict]) -> str:
@@ -367,13 +370,13 @@ class Run:
                 async for item in stream:
                     if isinstance(item, TextChunk):
                         text.append(item.text)
-                        self.emit(ev.TokenDelta, iteration=iteration, text=item.text)
+                        self.emit(ev.TokenDelta(iteration=iteration, text=item.text))
                         if watch.feed(item.text):
                             cut = True
                             break
                     elif isinstance(item, ThinkingChunk):
                         thinking.append(item.text)
-                        self.emit(ev.ThinkingDelta, iteration=iteration, text=item.text)
+                        self.emit(ev.ThinkingDelta(iteration=iteration, text=item.text))
                     else:
                         usage = item
         except (BackendError, asyncio.CancelledError):
@@ -397,7 +400,7 @@ class Run:
         elif usage is None:  # nothing came back (e.g. refused): nothing was spent
             usage = Usage()
         self._last_reply = reply or self._last_reply
-        self.emit(ev.ReplyFinished, iteration=iteration, text=reply, thinking=thinking,
+        self.emit(ev.ReplyFinished(iteration=iteration, text=reply, thinking=thinking,
                   model=self.root_client.label, usage=usage,
-                  duration=round(time.monotonic() - start, 4), cut=cut)
+                  duration=round(time.monotonic() - start, 4), cut=cut))
         self._usage_updated()

@@ -25,7 +25,7 @@ from typing import Any, Callable, Optional
 
 from . import events as ev
 from .schema import MAX_NUMBER, json_lines
-from .usage import Usage
+from .usage import Usage, UsageSummary
 
 
 def is_rlms_log(path: "str | Path") -> bool:
@@ -149,25 +149,25 @@ class _Builder:
         others = _list(meta.get("other_backends"))
         sub_model = _text(others[0]) if others else model
 
-        def emit(cls: type, **fields: Any) -> None:
-            self.events.append(cls(t=round(self.t, 4), run_id=run_id, depth=depth, **fields))
+        def emit(event: ev.Event) -> None:
+            self.events.append(ev.stamped(event, t=round(self.t, 4), run_id=run_id, depth=depth))
 
-        emit(ev.RunStarted, prompt=prompt, model=model, recursive_model=sub_model,
+        emit(ev.RunStarted(prompt=prompt, model=model, recursive_model=sub_model,
              max_iterations=int(_num(meta.get("max_iterations")) or len(iterations)),
              parent_run_id=parent, settings={"source": "rlms log", **{
                  k: v for k, v in meta.items() if k in ("backend", "max_depth",
-                                                       "environment_type")}})
+                                                       "environment_type")}}))
         final: Optional[str] = None
         iterations = [it for it in _list(iterations) if isinstance(it, dict)]
         for n, it in enumerate(iterations, 1):
             msgs = _messages(it)
             if n > 1 and msgs and isinstance(msgs[-1], dict) and msgs[-1].get("role") == "user":
-                emit(ev.FeedbackSent, iteration=n - 1, text=_text(msgs[-1].get("content", "")))
-            emit(ev.IterationStarted, iteration=n)
+                emit(ev.FeedbackSent(iteration=n - 1, text=_text(msgs[-1].get("content", ""))))
+            emit(ev.IterationStarted(iteration=n))
             duration = _num(it.get("iteration_time"))
             started = self.t
-            emit(ev.ReplyFinished, iteration=n, text=_text(it.get("response", "")),
-                 model=model, duration=duration)
+            emit(ev.ReplyFinished(iteration=n, text=_text(it.get("response", "")),
+                 model=model, duration=duration))
             blocks = [b for b in _list(it.get("code_blocks")) if isinstance(b, dict)]
             for index, block in enumerate(blocks):
                 self._block(emit, block, n, index, depth, run_id)
@@ -175,54 +175,56 @@ class _Builder:
             self.t = max(self.t, started + duration)
             if it.get("final_answer") is not None:
                 final = _text(it["final_answer"])
-                emit(ev.FinalAnswer, answer=final, iteration=n, source="FINAL")
+                emit(ev.FinalAnswer(answer=final, iteration=n, source="FINAL"))
                 break
         if final is None:
-            emit(ev.RunFailed, error="the log ends without a final answer", reason="log")
+            emit(ev.RunFailed(error="the log ends without a final answer", reason="log"))
         total = self.spent
-        emit(ev.RunFinished, status="completed" if final is not None else "failed",
+        emit(ev.RunFinished(status="completed" if final is not None else "failed",
              answer=final or "", iterations=len(iterations), total_time=round(self.t - t0, 4),
-             usage={"total_prompt_tokens": total.prompt_tokens,
-                    "total_completion_tokens": total.completion_tokens, "by_model": {}})
+             usage=UsageSummary(total_prompt_tokens=total.prompt_tokens,
+                                total_completion_tokens=total.completion_tokens)))
         return total
 
-    def _block(self, emit: Callable[..., None], block: dict, n: int, index: int, depth: int, run_id: str) -> None:
+    def _block(self, emit: Callable[[ev.Event], None], block: dict, n: int, index: int,
+               depth: int, run_id: str) -> None:
         result = _dict(block.get("result"))
-        emit(ev.CodeBlockStarted, iteration=n, index=index, code=_text(block.get("code", "")))
+        emit(ev.CodeBlockStarted(iteration=n, index=index, code=_text(block.get("code", ""))))
         stdout, stderr = _text(result.get("stdout") or ""), _text(result.get("stderr") or "")
         if stdout:
-            emit(ev.CodeOutput, iteration=n, index=index, stream="stdout", text=stdout)
+            emit(ev.CodeOutput(iteration=n, index=index, stream="stdout", text=stdout))
         if stderr:
-            emit(ev.CodeOutput, iteration=n, index=index, stream="stderr", text=stderr)
+            emit(ev.CodeOutput(iteration=n, index=index, stream="stderr", text=stderr))
         for call in _list(result.get("rlm_calls")):
             if isinstance(call, dict):
                 self._call(emit, call, n, index, depth, run_id)
         error = stderr.strip().splitlines()[-1] if stderr.strip() else None
         local_vars = _dict(result.get("locals"))
-        emit(ev.CodeBlockFinished, iteration=n, index=index,
+        emit(ev.CodeBlockFinished(iteration=n, index=index,
              duration=_num(result.get("execution_time")), error=error,
              output_chars=len(stdout) + len(stderr),
              variables=tuple(_var(str(k), v) for k, v in local_vars.items()
-                             if not str(k).startswith("_")))
+                             if not str(k).startswith("_"))))
 
-    def _call(self, emit: Callable[..., None], call: dict, n: int, index: int, depth: int, run_id: str) -> None:
+    def _call(self, emit: Callable[[ev.Event], None], call: dict, n: int, index: int,
+              depth: int, run_id: str) -> None:
         call_id = f"{run_id}.c{next(self.ids)}"
         model = _text(call.get("root_model", "?"))
         prompt = _prompt_text(call.get("prompt"))
         child = _dict(call.get("metadata"))
         child_iters = [it for it in _list(child.get("iterations")) if isinstance(it, dict)]
         child_id = f"rlms-{next(self.ids)}" if child_iters else ""
-        emit(ev.SubCallStarted, call_id=call_id, iteration=n, index=index,
+        emit(ev.SubCallStarted(call_id=call_id, iteration=n, index=index,
              model=f"rlm:{model}" if child_iters else model, prompt_preview=prompt[:500],
              prompt_chars=len(prompt), call_kind="rlm" if child_iters else "llm",
-             child_run_id=child_id)
+             child_run_id=child_id))
         spent_here = self.spent
         if child_iters:
             meta = _dict(child.get("run_metadata")) or {"root_model": model}
             self.run(meta, child_iters, prompt, depth=depth + 1, parent=run_id, run_id=child_id)
         usage = _usage(call.get("usage_summary"))
         self.spent = spent_here + usage
-        emit(ev.SubCallFinished, call_id=call_id, model=model,
+        emit(ev.SubCallFinished(call_id=call_id, model=model,
              answer=_text(call.get("response", "")), usage=usage,
              duration=_num(call.get("execution_time")),
-             error=None if call.get("error") is None else _text(call.get("error")))
+             error=None if call.get("error") is None else _text(call.get("error"))))

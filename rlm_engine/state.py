@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from . import events as ev
-from .usage import ModelUsage, Usage, usage_summary
+from .errors import BackendErrorKind
+from .usage import ModelUsage, Usage, UsageSummary
 
 KEEP_OUTPUT_CHARS = 1_000_000  # per block, in memory; the model saw less, the trajectory more
 
@@ -68,11 +69,12 @@ class RLMResult:
     answer: str
     iterations: int
     total_time: float
-    usage: dict
-    status: str = "completed"  # completed | failed | cancelled
+    usage: UsageSummary
+    status: ev.RunStatus = "completed"
     error: Optional[str] = None
-    reason: Optional[str] = None
-    answer_source: Optional[str] = None
+    reason: Optional[str] = None  # ev.FailReason, or "cancelled"
+    answer_source: Optional[ev.AnswerSource] = None
+    error_kind: Optional[BackendErrorKind] = None  # with reason "backend"
     run_id: str = ""
     trajectory_path: Optional[str] = None
     iteration_log: list[IterationRecord] = field(default_factory=list)
@@ -88,9 +90,10 @@ class RLMResult:
     def to_dict(self) -> dict:
         return {
             "answer": self.answer, "status": self.status, "error": self.error,
-            "reason": self.reason, "answer_source": self.answer_source,
+            "reason": self.reason, "error_kind": self.error_kind,
+            "answer_source": self.answer_source,
             "iterations": self.iterations, "total_time": round(self.total_time, 3),
-            "usage": self.usage, "run_id": self.run_id, "trajectory": self.trajectory_path,
+            "usage": self.usage.to_dict(), "run_id": self.run_id, "trajectory": self.trajectory_path,
             "iteration_log": [
                 {
                     "iteration": it.iteration, "response": it.response, "thinking": it.thinking,
@@ -122,10 +125,11 @@ class RunState:
         self.by_model: dict[str, ModelUsage] = {}
         self.sub_calls: dict[str, SubCallRecord] = {}
         self.answer = ""
-        self.answer_source: Optional[str] = None
-        self.status = "running"
+        self.answer_source: Optional[ev.AnswerSource] = None
+        self.status: ev.RunStatus = "running"
         self.error: Optional[str] = None
         self.reason: Optional[str] = None
+        self.error_kind: Optional[BackendErrorKind] = None
         self.total_time = 0.0
         self.last_t = 0.0
         self.finished = False  # RunFinished seen
@@ -158,14 +162,14 @@ class RunState:
             raise OutOfRange(f"block {index} of iteration {iteration} after {len(it.blocks)}")
         return it.blocks[index]
 
-    def usage(self) -> dict:
-        return usage_summary(self.by_model)
+    def usage(self) -> UsageSummary:
+        return UsageSummary.of(self.by_model)
 
     def result(self, trajectory_path: Optional[str] = None) -> RLMResult:
         return RLMResult(
             answer=self.answer, iterations=len(self.iterations), total_time=self.total_time,
             usage=self.usage(), status=self.status, error=self.error, reason=self.reason,
-            answer_source=self.answer_source, run_id=self.run_id,
+            answer_source=self.answer_source, error_kind=self.error_kind, run_id=self.run_id,
             trajectory_path=trajectory_path, iteration_log=self.iterations,
         )
 
@@ -261,7 +265,7 @@ class RunState:
 
     def _on_run_failed(self, e: ev.RunFailed) -> None:
         self.answer, self.status = e.partial_answer, "failed"
-        self.error, self.reason = e.error, e.reason
+        self.error, self.reason, self.error_kind = e.error, e.reason, e.error_kind
 
     def _on_run_cancelled(self, e: ev.RunCancelled) -> None:
         self.answer, self.status, self.reason = e.partial_answer, "cancelled", "cancelled"

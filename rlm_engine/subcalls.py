@@ -21,9 +21,8 @@ from .clients.pool import EndpointPool
 from .errors import BackendError
 from .repl.session import ContextSource
 from .state import RLMResult
-from .usage import Usage
 
-Emit = Callable[..., ev.Event]
+Emit = Callable[[ev.Event], object]
 
 
 class ChildRun(Protocol):
@@ -80,18 +79,18 @@ class SubCalls:
             *(self._subcall(c, iteration, index, p) for c, p in zip(targets, prompts_))))
 
     def _open_call(self, model: str, iteration: int, index: int, prompt: str,
-                   call_kind: str = "llm", child_run_id: str = "") -> tuple[str, Optional[dict]]:
+                   call_kind: ev.CallKind = "llm", child_run_id: str = "") -> tuple[str, Optional[dict]]:
         """Announce a sub-call; once a run limit is hit, it is refused at once (the refusal
         is the second value, the result to hand back to the model code)."""
         call_id = f"{self.run_id}.{next(self._calls)}"
-        self.emit(ev.SubCallStarted, call_id=call_id, iteration=iteration, index=index,
+        self.emit(ev.SubCallStarted(call_id=call_id, iteration=iteration, index=index,
                   model=model, prompt_preview=prompt[:500], prompt_chars=len(prompt),
-                  call_kind=call_kind, child_run_id=child_run_id)
+                  call_kind=call_kind, child_run_id=child_run_id))
         limit = self.limit()
         if limit is None:
             return call_id, None
         error = f"{limit}: no more sub-calls"
-        self.emit(ev.SubCallFinished, call_id=call_id, model=model, error=error)
+        self.emit(ev.SubCallFinished(call_id=call_id, model=model, error=error))
         return call_id, {"error": error}
 
     async def _child(self, iteration: int, index: int, prompt: str,
@@ -113,15 +112,15 @@ class SubCalls:
             child.cancel()  # and let it end inside this run's stream, before this run ends
             with contextlib.suppress(asyncio.CancelledError):
                 await child.settle(5.0)
-            self.emit(ev.SubCallFinished, call_id=call_id, model=label, error="cancelled",
-                      duration=round(time.monotonic() - start, 4))
+            self.emit(ev.SubCallFinished(call_id=call_id, model=label, error="cancelled",
+                      duration=round(time.monotonic() - start, 4)))
             raise
         finally:
             self.children.discard(child)
-        usage = Usage(result.usage["total_prompt_tokens"], result.usage["total_completion_tokens"])
+        usage = result.usage.total
         error = None if result.ok else (result.error or result.status)
-        self.emit(ev.SubCallFinished, call_id=call_id, model=label, answer=result.answer,
-                  usage=usage, error=error, duration=round(time.monotonic() - start, 4))
+        self.emit(ev.SubCallFinished(call_id=call_id, model=label, answer=result.answer,
+                  usage=usage, error=error, duration=round(time.monotonic() - start, 4)))
         self.usage_updated()
         return {"error": f"the child run failed: {error}"} if error else {"text": result.answer}
 
@@ -135,14 +134,14 @@ class SubCalls:
             async with self._sem:
                 done = await client.complete([{"role": "user", "content": prompt}])
         except asyncio.CancelledError:
-            self.emit(ev.SubCallFinished, call_id=call_id, model=client.label, error="cancelled",
-                      duration=round(time.monotonic() - start, 4))
+            self.emit(ev.SubCallFinished(call_id=call_id, model=client.label, error="cancelled",
+                      duration=round(time.monotonic() - start, 4)))
             raise
         except BackendError as exc:
-            self.emit(ev.SubCallFinished, call_id=call_id, model=client.label, error=str(exc),
-                      duration=round(time.monotonic() - start, 4))
+            self.emit(ev.SubCallFinished(call_id=call_id, model=client.label, error=str(exc),
+                      duration=round(time.monotonic() - start, 4)))
             return {"error": str(exc)}
-        self.emit(ev.SubCallFinished, call_id=call_id, model=client.label, answer=done.text,
-                  usage=done.usage, duration=round(time.monotonic() - start, 4))
+        self.emit(ev.SubCallFinished(call_id=call_id, model=client.label, answer=done.text,
+                  usage=done.usage, duration=round(time.monotonic() - start, 4)))
         self.usage_updated()
         return {"text": done.text}

@@ -7,7 +7,7 @@ from fake_llm_server import Reply
 from helpers import collect, make_rlm
 from rlm_engine import RunState, load_trajectory
 from rlm_engine import events as ev
-from rlm_engine.usage import Usage
+from rlm_engine.usage import ModelUsage, Usage, UsageSummary
 
 
 def sample(cls):
@@ -17,6 +17,10 @@ def sample(cls):
         t = str(f.type)
         if f.name in ("t",):
             values[f.name] = 1.5
+        elif "UsageSummary" in t:
+            values[f.name] = UsageSummary(5, 6, 2, {"m": ModelUsage("m", 5, 6, 2, 1.25)})
+        elif "ModelUsage" in t:
+            values[f.name] = {"m": ModelUsage("m", 5, 6, 2, 1.25)}
         elif "Usage" in t:
             values[f.name] = Usage(3, 4)
         elif "ContextInfo" in t:
@@ -94,7 +98,48 @@ def test_truncated_and_newer_files_open_with_warnings(tmp_path):
     assert any("unknown kind" in w for w in t.warnings)
 
 
-def test_event_type_names_are_not_shadowed_by_fields():
-    for name, cls in ev.EVENT_TYPES.items():
-        assert cls.kind == name
+def test_every_event_class_has_its_own_kind_and_no_kind_field():
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    classes = list(subclasses(ev.Event))
+    # a class that forgot its own `kind` would take its parent's name and hide it
+    assert len({c.kind for c in classes}) == len(classes)
+    assert set(ev.EVENT_TYPES.values()) == set(classes)
+    assert "trajectory" not in ev.EVENT_TYPES  # the header line's type
+    for cls in classes:
         assert "kind" not in {f.name for f in dataclasses.fields(cls)}
+
+
+# lines as rlm-tui wrote them before usage and the closed sets were typed
+OLD_LINES = [
+    '{"type":"usage_updated","t":1.0,"run_id":"r","depth":0,"by_model":{"m":{"prompt_tokens":'
+    '10,"completion_tokens":2,"calls":1,"seconds":0.5}},"total_tokens":12}',
+    '{"type":"run_failed","t":2.0,"run_id":"r","depth":0,"error":"cannot reach Ollama",'
+    '"reason":"backend","partial_answer":""}',
+    '{"type":"run_finished","t":2.5,"run_id":"r","depth":0,"status":"failed","answer":"",'
+    '"iterations":1,"total_time":2.5,"usage":{"total_prompt_tokens":10,'
+    '"total_completion_tokens":2,"total_calls":1,"by_model":{"m":{"prompt_tokens":10,'
+    '"completion_tokens":2,"calls":1,"seconds":0.5}}}}',
+]
+
+
+def test_lines_of_the_old_format_load_as_typed_values_and_are_written_back_the_same():
+    updated, failed, finished = (ev.event_from_json(line) for line in OLD_LINES)
+    assert updated.by_model == {"m": ModelUsage("m", 10, 2, 1, 0.5)}
+    assert failed.reason == "backend" and failed.error_kind is None
+    assert finished.usage.total_tokens == 12 and finished.usage.by_model["m"].calls == 1
+    # written back, only the new optional field is added; every old key keeps its value
+    for line, e in zip(OLD_LINES, (updated, failed, finished)):
+        old, new = json.loads(line), e.to_dict()
+        assert {k: new[k] for k in old} == old
+        assert set(new) - set(old) <= {"error_kind"}
+
+
+def test_usage_summary_reads_like_the_old_dict_and_tolerates_damage():
+    s = UsageSummary.from_dict({"total_prompt_tokens": "x", "by_model": {"m": None}})
+    assert s.total_prompt_tokens == 0 and s.by_model["m"] == ModelUsage("m")
+    s = UsageSummary(3, 4, 1, {})
+    assert s["total_prompt_tokens"] == 3 and s.total == Usage(3, 4)

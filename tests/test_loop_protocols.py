@@ -135,8 +135,9 @@ async def test_backend_down_is_a_clear_error(backend, monkeypatch):
     assert result.status == "failed"
     assert result.reason == "backend"
     assert result.error.startswith("cannot reach")
+    assert result.error_kind == "unreachable"
     assert "\n" not in result.error
-    assert isinstance(events[-2], ev.RunFailed)
+    assert isinstance(events[-2], ev.RunFailed) and events[-2].error_kind == "unreachable"
 
 
 async def test_backend_dying_mid_stream_keeps_partial_reply(backend):
@@ -146,6 +147,7 @@ async def test_backend_dying_mid_stream_keeps_partial_reply(backend):
     assert result.status == "failed"
     assert result.reason == "backend"
     assert "mid-reply" in result.error
+    assert result.error_kind == "dropped"
     assert result.iteration_log[0].response.startswith("I am about to say")
     assert len(result.iteration_log[0].response) >= 40
 
@@ -155,6 +157,7 @@ async def test_unknown_model_error_names_the_model(backend):
     assert result.status == "failed"
     assert "no-such-model" in result.error
     assert "not found" in result.error
+    assert result.error_kind == "not_found"
 
 
 @pytest.mark.parametrize("protocol", ["openai", "anthropic"])
@@ -167,3 +170,4 @@ async def test_wrong_api_key_is_a_clear_error(fake, monkeypatch, protocol):
     result, _ = await collect(RLM(model=f"{protocol}:root", max_retries=0), "q")
     assert result.status == "failed"
     assert key_var in result.error
+    assert result.error_kind == "auth"

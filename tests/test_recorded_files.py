@@ -101,8 +101,8 @@ def test_history_skips_foreign_and_broken_files_and_reads_long_lines(tmp_path):
     start = ev.RunStarted(run_id="r1", prompt="p" * 100_000, model="m", recursive_model="m",
                           max_iterations=3, started_at=5.0)
     done = ev.RunFinished(run_id="r1", status="completed", answer="a" * 400_000, iterations=1,
-                          total_time=1.0, usage={"total_prompt_tokens": 1,
-                                                 "total_completion_tokens": 2})
+                          total_time=1.0, usage=ev.UsageSummary(total_prompt_tokens=1,
+                                                                total_completion_tokens=2))
     (root / "trajectories" / "long.jsonl").write_text(
         json.dumps({"type": "trajectory", "version": 1}) + "\n" + start.to_json() + "\n"
         + done.to_json() + "\n")

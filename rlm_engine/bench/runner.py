@@ -22,6 +22,7 @@ import time
 from typing import Callable, Optional, Sequence
 
 from ..clients import ClientOptions, make_client
+from ..config import RunConfig
 from ..errors import BackendError, RLMError
 from ..rlm import RLM
 from ..trajectory import benchmarks_dir
@@ -31,8 +32,9 @@ from .prices import Price
 from .results import MODES, BenchResults, ModelRow, TrialResult
 from .tasks import Task, make_task
 
-UNUSABLE = ("cannot reach", "not found", "rejected the API key", "is not set")
-DEFAULT_NUM_CTX = 131072
+# backend failures that say the model itself cannot be used (not that it answered wrong)
+UNUSABLE = frozenset({"unreachable", "not_found", "auth"})
+DEFAULT_NUM_CTX = RunConfig.num_ctx
 
 
 class BenchRunner:
@@ -183,21 +185,22 @@ class BenchRunner:
             task = make_task(r.task, trial.lines, r.seed, trial.trial)
             trial.expected = task.expected
             if row.mode == "direct":
-                backend_error = await self._direct_trial(row, trial, task)
+                unusable = await self._direct_trial(row, trial, task)
             else:
-                backend_error = await self._rlm_trial(row, trial, task)
+                unusable = await self._rlm_trial(row, trial, task)
             price = self.prices.get(row.model.label) or self.prices.get(row.model.spec)
             if price is not None and row.model.provider != "ollama":
                 trial.cost = price.cost(trial.prompt_tokens, trial.completion_tokens)
-            if backend_error and any(s in backend_error for s in UNUSABLE):
-                self._unusable(row, trial, backend_error)
+            if unusable:
+                self._unusable(row, trial, unusable)
                 return
             if all(t.status not in ("waiting", "running") for t in row.trials):
                 row.status = "stopped" if self._stopping else "done"
             self._changed()
 
     async def _rlm_trial(self, row: ModelRow, trial: TrialResult, task: Task) -> Optional[str]:
-        """Runs the trial; returns the backend's error if the backend failed it."""
+        """Runs the trial; returns why the model cannot be used at all, when the settings or
+        the backend say so (a missing key, an unreachable backend, an unknown model)."""
         try:
             rlm = RLM(model=row.model.spec, **self.rlm_options)
         except RLMError as exc:
@@ -221,18 +224,19 @@ class BenchRunner:
         trial.answer = result.answer
         trial.seconds = result.total_time
         trial.iterations = result.iterations
-        trial.prompt_tokens = result.usage["total_prompt_tokens"]
-        trial.completion_tokens = result.usage["total_completion_tokens"]
+        trial.prompt_tokens = result.usage.total_prompt_tokens
+        trial.completion_tokens = result.usage.total_completion_tokens
         trial.trajectory = result.trajectory_path
         trial.error = result.error
         # a cancelled trial is neither right nor wrong; a failed one counts as wrong
         trial.correct = task.score(result.answer) if result.ok else (
             False if result.status == "failed" else None)
-        return result.error if result.status == "failed" and result.reason == "backend" \
+        return result.error if result.status == "failed" and result.error_kind in UNUSABLE \
             else None
 
     async def _direct_trial(self, row: ModelRow, trial: TrialResult, task: Task) -> Optional[str]:
-        """One call with the haystack in the prompt, cut to num_ctx (the cut is recorded)."""
+        """One call with the haystack in the prompt, cut to num_ctx (the cut is recorded).
+        Returns why the model cannot be used at all, as _rlm_trial does."""
         opts = self.rlm_options
         num_ctx = self.results.num_ctx
         prompt = direct_prompt(task, num_ctx)
@@ -241,7 +245,7 @@ class BenchRunner:
         trial.iterations = 1
         try:
             client = make_client(row.model.spec, host=opts.get("host"), options=ClientOptions(
-                temperature=opts.get("temperature", 0.6), think=opts.get("think"),
+                temperature=opts.get("temperature", RunConfig.temperature), think=opts.get("think"),
                 num_ctx=num_ctx))
         except RLMError as exc:
             trial.status, trial.error = "failed", str(exc)
@@ -263,7 +267,7 @@ class BenchRunner:
             raise
         except BackendError as exc:
             trial.status, trial.correct, trial.error = "failed", False, str(exc)
-            return str(exc)
+            return str(exc) if exc.kind in UNUSABLE else None
         finally:
             self._direct.discard(job)
             trial.seconds = round(time.monotonic() - start, 3)

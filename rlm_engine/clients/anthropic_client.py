@@ -15,9 +15,11 @@ import anthropic
 
 from ..errors import BackendError
 from ..specs import redact_url
+from ..errors import BackendErrorKind
 from ..usage import Usage
 from .base import (
     ChatClient, ClientOptions, StreamItem, TextChunk, ThinkingChunk, describe_sdk_error,
+    sdk_error_kind,
     split_system,
 )
 
@@ -81,7 +83,7 @@ class AnthropicClient(ChatClient):
         try:
             return sorted({m.id async for m in sdk.models.list(limit=1000) if m.id})
         except Exception as exc:  # noqa: BLE001 - reported as one line
-            raise BackendError(self._describe(exc), model=self.label) from exc
+            raise BackendError(self._describe(exc), model=self.label, kind=self._kind(exc)) from exc
 
     async def probe(self) -> Optional[str]:
         """GET /v1/models/{model}: Anthropic resolves aliases (claude-haiku-4-5) there too,
@@ -100,6 +102,9 @@ class AnthropicClient(ChatClient):
 
     def _where(self) -> str:
         return redact_url(self.base_url) or "its default address"
+
+    def _kind(self, exc: BaseException) -> BackendErrorKind:
+        return sdk_error_kind(anthropic, exc)
 
     def _describe(self, exc: BaseException) -> str:
         return describe_sdk_error(anthropic, exc, provider=self.provider, where=self._where(),

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, AsyncGenerator, AsyncIterator, Optional, Union
 
 from ..config import RunConfig
-from ..errors import BackendError
+from ..errors import BackendError, BackendErrorKind
 from ..usage import Usage
 
 
@@ -108,6 +108,10 @@ class ChatClient(ABC):
     def _where(self) -> str:
         """The backend's address, for messages (no credentials)."""
 
+    def _kind(self, exc: BaseException) -> BackendErrorKind:
+        """What kind of failure a library exception is (families refine this)."""
+        return status_kind(getattr(exc, "status_code", None)) or "other"
+
     def _describe_midway(self, exc: BaseException) -> str:
         """One line for a failure after part of the reply arrived: whatever the library calls
         it (a protocol error, a connection error), the backend dropped the stream."""
@@ -133,9 +137,13 @@ class ChatClient(ABC):
             raise
         except Exception as exc:  # noqa: BLE001 - every library error becomes one line
             message = self._describe_midway(exc) if received else self._describe(exc)
+            kind = self._kind(exc)
+            if received and getattr(exc, "status_code", None) is None:
+                kind = "dropped"
             if partial:
                 message += f" (after {len(''.join(partial))} characters of reply)"
-            raise BackendError(message, partial="".join(partial), model=self.label) from exc
+            raise BackendError(message, partial="".join(partial), model=self.label,
+                               kind=kind) from exc
 
     async def complete(self, messages: list[dict]) -> Completion:
         """The whole reply at once (sub-calls use this)."""
@@ -201,6 +209,23 @@ def api_error_message(exc: Any) -> str:
         if isinstance(err, str):
             return err
     return str(getattr(exc, "message", exc))
+
+
+def status_kind(status: Any) -> Optional[BackendErrorKind]:
+    """The kind of an HTTP error status (None when there is no status)."""
+    if not isinstance(status, int):
+        return None
+    kinds: dict[int, BackendErrorKind] = {401: "auth", 404: "not_found", 429: "rate_limit"}
+    return kinds.get(status, "status")
+
+
+def sdk_error_kind(sdk: Any, exc: BaseException) -> BackendErrorKind:
+    """The kind of an error from the `openai` or `anthropic` package (see describe_sdk_error)."""
+    if isinstance(exc, sdk.APITimeoutError):
+        return "timeout"
+    if isinstance(exc, sdk.APIConnectionError):
+        return "unreachable"
+    return status_kind(getattr(exc, "status_code", None)) or "other"
 
 
 def describe_sdk_error(sdk: Any, exc: BaseException, *, provider: str, where: str,

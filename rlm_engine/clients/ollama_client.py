@@ -7,10 +7,12 @@ from typing import Any, AsyncIterator, Optional
 import httpx
 import ollama
 
-from ..errors import BackendError
+from ..errors import BackendError, BackendErrorKind
 from ..specs import redact_url
 from ..usage import Usage
-from .base import ChatClient, ClientOptions, StreamItem, TextChunk, ThinkingChunk, one_line
+from .base import (
+    ChatClient, ClientOptions, StreamItem, TextChunk, ThinkingChunk, one_line, status_kind,
+)
 
 
 class OllamaClient(ChatClient):
@@ -61,11 +63,23 @@ class OllamaClient(ChatClient):
         try:
             listing = await self.sdk().list()
         except Exception as exc:  # noqa: BLE001 - reported as one line
-            raise BackendError(self._describe(exc), model=self.label) from exc
+            raise BackendError(self._describe(exc), model=self.label, kind=self._kind(exc)) from exc
         return sorted({m.model for m in listing.models if m.model})
 
     def _where(self) -> str:
         return redact_url(self.host)
+
+    def _kind(self, exc: BaseException) -> BackendErrorKind:
+        """The kinds _describe tells apart, in the same order."""
+        if isinstance(exc, (ConnectionError, httpx.ConnectError)):
+            return "unreachable"
+        if isinstance(exc, ollama.ResponseError):
+            if exc.status_code == 404 or "not found" in str(exc.error).lower():
+                return "not_found"
+            return status_kind(exc.status_code) or "status"
+        if isinstance(exc, httpx.TimeoutException):
+            return "timeout"
+        return "other"
 
     def _describe(self, exc: BaseException) -> str:
         where = self._where()

@@ -21,9 +21,11 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from ..errors import BackendError
 from ..specs import redact_url
+from ..errors import BackendErrorKind
 from ..usage import Usage
 from .base import (
     ChatClient, ClientOptions, StreamItem, TextChunk, ThinkingChunk, describe_sdk_error,
+    sdk_error_kind,
 )
 
 
@@ -80,7 +82,7 @@ class OpenAICompatClient(ChatClient):
         try:
             return sorted({m.id async for m in sdk.models.list() if m.id})
         except Exception as exc:  # noqa: BLE001 - reported as one line
-            raise BackendError(self._describe(exc), model=self.label) from exc
+            raise BackendError(self._describe(exc), model=self.label, kind=self._kind(exc)) from exc
 
     async def probe(self) -> Optional[str]:
         """The model must be in GET /v1/models. A provider whose listing fails in another
@@ -100,6 +102,9 @@ class OpenAICompatClient(ChatClient):
 
     def _where(self) -> str:
         return redact_url(self.base_url) or "its default address"
+
+    def _kind(self, exc: BaseException) -> BackendErrorKind:
+        return sdk_error_kind(openai, exc)
 
     def _describe(self, exc: BaseException) -> str:
         return describe_sdk_error(openai, exc, provider=self.provider, where=self._where(),

@@ -366,7 +366,7 @@ class RunView(Screen):
                            r, it)
             timeline.mark((r, it), "failed")
         elif isinstance(e, ev.RunFinished) and r == len(self.runs) - 1:
-            tokens = e.usage["total_prompt_tokens"] + e.usage["total_completion_tokens"]
+            tokens = e.usage.total_tokens
             self.set_status(f"{e.status} · {plural(e.iterations, 'iteration')} · "
                             f"{e.total_time:.1f} s · "
                             f"{tokens:,} tokens", "green" if e.status == "completed" else "red")

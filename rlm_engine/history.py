@@ -15,7 +15,6 @@ from typing import Optional
 from . import events as ev
 from .schema import MAX_LINE_BYTES, BadEvent, decode_event, parse_json
 from .trajectory import BENCH_FORMAT, data_dir, saved_benchmarks
-from .usage import UsageSummary
 
 TAIL_BYTES = 256 * 1024
 

@@ -22,10 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Iterable, Optional
 
-import platformdirs
-
 from .events import Event
+from .paths import benchmarks_dir, data_dir, saved_benchmarks, trajectories_dir
 from .schema import BAD, BadEvent, decode_event, json_lines
+
+__all__ = ["BENCH_FORMAT", "FORMAT", "VERSION", "Trajectory", "TrajectoryWriter",
+           "load_trajectory", "env_secrets",
+           # where files live is paths.py's; re-exported for the modules that import it here
+           "benchmarks_dir", "data_dir", "saved_benchmarks", "trajectories_dir"]
 
 FORMAT = "rlm-tui"
 VERSION = 1
@@ -33,26 +37,7 @@ _SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL", re.IGNORECASE)
 REDACTED = "[redacted]"
 
 
-def data_dir() -> Path:
-    override = os.environ.get("RLM_TUI_DATA_DIR")
-    return Path(override) if override else Path(platformdirs.user_data_dir("rlm-tui"))
-
-
-def trajectories_dir() -> Path:
-    return data_dir() / "trajectories"
-
-
 BENCH_FORMAT = "rlm-tui-bench"  # the "format" field of a saved benchmark's JSON
-
-
-def benchmarks_dir(root: Optional[Path] = None) -> Path:
-    """Saved benchmark results (bench_*.json) and, under trials/, their trials' runs."""
-    return (root or data_dir()) / "benchmarks"
-
-
-def saved_benchmarks(root: Optional[Path] = None) -> list[Path]:
-    """Saved benchmark results, oldest first (their names start with a timestamp)."""
-    return sorted(benchmarks_dir(root).glob("bench_*.json"))
 
 
 def env_secrets() -> set[str]:

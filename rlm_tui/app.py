@@ -29,9 +29,9 @@ from typing import Iterable, Optional
 from textual.app import App, SystemCommand
 
 from rlm_engine import RLMError, check_context_path
-from rlm_engine.trajectory import data_dir, saved_benchmarks
+from rlm_engine.paths import config_dir, data_dir, saved_benchmarks
 
-from .limits import config_dir
+from .background import load_then
 from .session import Session, settings_from_args
 
 CLIPBOARD_TOOLS = (["wl-copy"], ["xclip", "-selection", "clipboard"],
@@ -46,6 +46,20 @@ HELP_TEXT = {
     "demo": "Live demo: find a number in 10,000 lines on your model",
     "replay_play": "Play the run at its recorded pace / stop",
 }
+
+
+def copy_with_tools(text: str) -> Optional[str]:
+    """Give the text to the first system clipboard tool that takes it; its name, or None.
+    Blocking: call it from a thread."""
+    for tool in CLIPBOARD_TOOLS:
+        if shutil.which(tool[0]):
+            try:
+                subprocess.run(tool, input=text.encode(), timeout=2, check=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                return tool[0]
+            except (OSError, subprocess.SubprocessError):
+                continue
+    return None
 
 
 def load_keymap() -> tuple[dict[str, str], Optional[str]]:
@@ -130,24 +144,22 @@ class RLMApp(App):
 
     # -- copy ------------------------------------------------------------------------------
     def copy_text_out(self, what: str, text: str) -> None:
+        """OSC 52 now; the system tool and clipboard.txt in a thread (a tool can take up to
+        2 s), then the notice saying where the text went."""
         self.copy_to_clipboard(text)
-        via = "clipboard"
-        for tool in CLIPBOARD_TOOLS:
-            if shutil.which(tool[0]):
-                try:
-                    subprocess.run(tool, input=text.encode(), timeout=2, check=True,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                    via = tool[0]
-                    break
-                except (OSError, subprocess.SubprocessError):
-                    continue
-        try:
-            saved = data_dir() / "clipboard.txt"
-            saved.parent.mkdir(parents=True, exist_ok=True)
-            saved.write_text(text, encoding="utf-8")
-        except OSError:
-            pass
-        self.notify(f"copied {what} ({len(text):,} characters) to the {via}")
+
+        def work() -> None:
+            via = copy_with_tools(text) or "clipboard"
+            try:
+                saved = data_dir() / "clipboard.txt"
+                saved.parent.mkdir(parents=True, exist_ok=True)
+                saved.write_text(text, encoding="utf-8")
+            except OSError:
+                pass
+            self.call_from_thread(self.notify,
+                                  f"copied {what} ({len(text):,} characters) to the {via}")
+
+        self.run_worker(work, thread=True, group="clipboard", exit_on_error=False)
 
     # -- help and palette ------------------------------------------------------------------
     def bindings_in_force(self) -> list[tuple[str, str]]:
@@ -226,12 +238,9 @@ class RLMApp(App):
         if not saved:
             self.notify("no saved benchmark yet", severity="warning")
             return
-        try:
-            results = load_results(saved[-1])
-        except (OSError, ValueError, KeyError) as exc:
-            self.notify(f"cannot read {saved[-1].name}: {exc}", severity="error")
-            return
-        self.push_screen(BenchScreen(results=results))
+        load_then(self, lambda: load_results(saved[-1]),
+                  lambda results: self.push_screen(BenchScreen(results=results)),
+                  what=saved[-1].name)
 
     def _session_screen(self):
         from .screens.session import SessionScreen

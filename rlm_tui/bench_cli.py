@@ -71,7 +71,7 @@ def limit_options(args: argparse.Namespace) -> dict:
 
 
 def prices_file() -> Path:
-    from .app import config_dir
+    from rlm_engine.paths import config_dir
 
     return config_dir() / "prices.toml"
 

@@ -27,19 +27,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
-from pathlib import Path
 from typing import Any, Callable
 
-import platformdirs
+from rlm_engine.paths import config_dir
 
 MIN_MEMORY_MB = 256  # the worker's Python itself needs about this much address space
 
-
-def config_dir() -> Path:
-    override = os.environ.get("RLM_TUI_CONFIG_DIR")
-    return Path(override) if override else Path(platformdirs.user_config_dir("rlm-tui"))
 
 
 def _number(kind: type, low: float, what: str, unit: str = "") -> Callable[[str], Any]:

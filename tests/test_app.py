@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 
 from fake_llm_server import Reply
 from app_helpers import ask, make_app, notifications, run_to_end, settle, until
@@ -202,17 +203,26 @@ async def test_slash_commands(ollama):
         await until(pilot, lambda: not app.session.runs and not app.screen.query(UserMessage))
 
 
-async def test_copy_and_variable_viewer(ollama):
+async def test_copy_and_variable_viewer(ollama, tmp_path, monkeypatch):
     ollama.fake.script("root", [Reply(text="```repl\nbig = 'x' * 500\n```\n"),
                                 Reply(text="FINAL(the answer)")])
+    # the only clipboard tool on PATH is one this test controls: it keeps what it is given
+    tools, got = tmp_path / "bin", tmp_path / "clipboard-tool-got.txt"
+    tools.mkdir()
+    tool = tools / "wl-copy"
+    tool.write_text(f"#!{sys.executable}\nimport pathlib, sys\n"
+                    f"pathlib.Path({str(got)!r}).write_bytes(sys.stdin.buffer.read())\n")
+    tool.chmod(0o755)
     app = make_app()
     async with app.run_test(size=(160, 48)) as pilot:
         await run_to_end(pilot, "q")
+        monkeypatch.setenv("PATH", str(tools))
         app.screen.query_one(FinalAnswerView).focus()
         await pilot.press("ctrl+y")
-        await pilot.pause()
-        assert any(n.startswith("copied answer (10 characters)") for n in notifications(app))
-        from rlm_engine.trajectory import data_dir
+        await until(pilot, lambda: any(n.startswith("copied answer") for n in notifications(app)))
+        assert "copied answer (10 characters) to the wl-copy" in notifications(app)
+        assert got.read_text() == "the answer"
+        from rlm_engine.paths import data_dir
         assert (data_dir() / "clipboard.txt").read_text() == "the answer"
         table = app.screen.query_one(VariablesTable)
         table.focus()

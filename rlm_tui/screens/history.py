@@ -12,6 +12,8 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from rlm_engine.history import HistoryEntry, list_history
 
+from ..background import load_then
+
 COLUMNS = ("when", "kind", "model(s)", "result", "iters", "tokens", "question", "context")
 
 
@@ -38,12 +40,15 @@ class HistoryScreen(Screen):
         table = self.query_one(DataTable)
         for name in COLUMNS:
             table.add_column(name, key=name)
-        try:
-            self.entries = list_history()
-        except OSError as exc:  # the data directory itself cannot be read
-            self.notify(f"cannot read the history: {exc.strerror or exc}", severity="error")
-        self.fill("")
+        self.query_one("#history-count", Static).update(Text("reading the history…",
+                                                             style="dim"))
         self.query_one(Input).focus()
+        load_then(self, list_history, self.show_entries, what="the history", fail="cannot read")
+
+    def show_entries(self, entries: list[HistoryEntry]) -> None:
+        """The scan's result (it reads every file's first and last lines: a thread's work)."""
+        self.entries = entries
+        self.fill(self.query_one(Input).value)
 
     def fill(self, text: str) -> None:
         table = self.query_one(DataTable)
@@ -75,24 +80,21 @@ class HistoryScreen(Screen):
             self.open(self.shown[event.cursor_row])
 
     def open(self, entry: HistoryEntry) -> None:
-        try:
-            if entry.kind == "bench":
-                from rlm_engine.bench import load_results
+        if entry.kind == "bench":
+            from rlm_engine.bench import load_results
 
-                from .bench import BenchScreen
+            from .bench import BenchScreen
 
-                self.app.push_screen(BenchScreen(results=load_results(entry.path)))
-            else:
-                from rlm_engine.replay import RecordedRun
+            load_then(self, lambda: load_results(entry.path),
+                      lambda results: self.app.push_screen(BenchScreen(results=results)),
+                      what=entry.path.name)
+        else:
+            from rlm_engine.replay import RecordedRun
 
-                from .replay import ReplayScreen
+            from .replay import ReplayScreen
 
-                self.app.push_screen(ReplayScreen(RecordedRun.load(entry.path)))
-        except OSError as exc:
-            self.notify(f"cannot open {entry.path.name}: {exc.strerror or exc}",
-                        severity="error")
-        except Exception as exc:  # noqa: BLE001 - a damaged file is one line, not the app's end
-            self.notify(f"cannot open {entry.path.name}: {exc}", severity="error")
+            load_then(self, lambda: RecordedRun.load(entry.path),
+                      lambda run: self.app.push_screen(ReplayScreen(run)), what=entry.path.name)
 
     def action_close(self) -> None:
         if self.exit_on_close:

@@ -20,6 +20,7 @@ from rlm_engine import RLMError
 from rlm_engine import events as ev
 from rlm_engine.loop import Run
 
+from ..background import load_then
 from ..figures import iteration_label
 from ..commands import THINK_VALUES, parse_command
 from ..session import Session
@@ -344,8 +345,10 @@ class SessionScreen(RunView):
             return
         self._example = (getattr(self, "_example", -1) + 1) % len(examples)
         path = examples[self._example]
-        self.app.push_screen(ReplayScreen(RecordedRun.load(path), f"example: {path.stem}",
-                                          autoplay=True))
+        load_then(self, lambda: RecordedRun.load(path),
+                  lambda run: self.app.push_screen(
+                      ReplayScreen(run, f"example: {path.stem}", autoplay=True)),
+                  what=path.name)
 
     def action_demo(self) -> None:
         """The live demo: a fresh haystack as context, the question, and a verdict."""

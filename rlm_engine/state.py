@@ -62,6 +62,8 @@ class IterationRecord:
     blocks: list[BlockRecord] = field(default_factory=list)
     feedback: str = ""
     started_t: float = 0.0
+    model: str = ""  # the model that replied (set when the reply finished)
+    replied: bool = False
 
 
 @dataclass
@@ -193,6 +195,20 @@ class RunState:
         self.total_time = self.last_t
         return True
 
+    def usage_through(self, iteration: Optional[int] = None) -> dict[str, ModelUsage]:
+        """Tokens per model up to and including `iteration` (None: the whole run so far),
+        by the fold's one rule: a reply counts once it finished, a sub-call once it ended."""
+        if iteration is None:
+            return dict(self.by_model)
+        out: dict[str, ModelUsage] = {}
+        for it in self.iterations[:iteration]:
+            spent = [(it.model, it.usage, it.duration)] if it.replied else []
+            spent += [(c.model, c.usage, c.duration) for b in it.blocks for c in b.sub_calls
+                      if c.done]
+            for model, usage, seconds in spent:
+                out[model] = (out.get(model) or ModelUsage(model)).add(usage, seconds)
+        return out
+
     def _count(self, model: str, usage: Usage, seconds: float) -> None:
         current = self.by_model.get(model) or ModelUsage(model)
         self.by_model[model] = current.add(usage, seconds)
@@ -224,6 +240,7 @@ class RunState:
         it = self.iteration(e.iteration)
         it.response, it.thinking, it.usage = e.text, e.thinking, e.usage
         it.duration, it.cut = e.duration, e.cut
+        it.model, it.replied = e.model, True
         self._count(e.model, e.usage, e.duration)
 
     def _on_code_block_started(self, e: ev.CodeBlockStarted) -> None:

@@ -8,6 +8,8 @@ from typing import Optional
 
 from rlm_engine.bench import BenchResults, ModelRow, wilson
 
+from .widgets.spinner import spinner
+
 COLUMNS = ("model", "mode", "provider", "accuracy", "95% CI", "trials", "mean s", "median s",
            "iters", "tokens in", "tokens out", "cost / time", "errors", "status")
 # most important first: a narrow screen keeps a prefix of this order (status always stays)
@@ -17,7 +19,6 @@ PRIORITY = ("model", "mode", "accuracy", "status", "trials", "errors", "95% CI",
 RANKED = {"accuracy": True, "mean s": False, "median s": False, "iters": False}
 RIGHT = {"accuracy", "95% CI", "trials", "mean s", "median s", "iters", "tokens in",
          "tokens out", "cost / time", "errors"}
-SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 
 def _num(value: Optional[float], fmt: str) -> str:
@@ -26,7 +27,7 @@ def _num(value: Optional[float], fmt: str) -> str:
 
 def status_text(row: ModelRow, tick: int = 0, reason: bool = True) -> str:
     if row.status == "running":
-        return f"{SPINNER[tick % len(SPINNER)]} running"
+        return f"{spinner(tick)} running"
     if row.status == "failed" and reason:
         return f"failed: {row.reason}"
     return row.status

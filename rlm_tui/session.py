@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
+from rich.filesize import pick_unit_and_suffix
+
 from rlm_engine import RLM, ContextSource, ReplSession, check_context_path
 from rlm_engine.config import RunConfig
 from rlm_engine.events import ContextInfo
@@ -37,11 +39,10 @@ def settings_from_args(args: Namespace) -> RunConfig:
 
 
 def human_size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GB"
+    """A file or object size in binary units ("1.5 KB"); rich picks the unit. (Not
+    rich.filesize.decimal: that counts in 1000s and writes "1,500 bytes" below 1 kB.)"""
+    unit, suffix = pick_unit_and_suffix(int(n), ["B", "KB", "MB", "GB"], 1024)
+    return f"{n:.0f} B" if unit == 1 else f"{n / unit:.1f} {suffix}"
 
 
 @dataclass

@@ -143,3 +143,25 @@ def test_usage_summary_reads_like_the_old_dict_and_tolerates_damage():
     assert s.total_prompt_tokens == 0 and s.by_model["m"] == ModelUsage("m")
     s = UsageSummary(3, 4, 1, {})
     assert s["total_prompt_tokens"] == 3 and s.total == Usage(3, 4)
+
+
+def test_usage_through_a_step_follows_the_folds_rule():
+    """The usage panel stepping back reads the same fold as the live totals: a reply counts
+    once it finished, a sub-call once it ended (an iteration still streaming is no call)."""
+    state = RunState()
+    for e in [ev.RunStarted(prompt="p", model="root", recursive_model="sub", max_iterations=3),
+              ev.IterationStarted(iteration=1),
+              ev.ReplyFinished(iteration=1, text="r", model="root", usage=Usage(10, 2),
+                               duration=1.0),
+              ev.CodeBlockStarted(iteration=1, index=0, code="x"),
+              ev.SubCallStarted(call_id="c1", iteration=1, index=0, model="sub",
+                                prompt_preview="q", prompt_chars=1),
+              ev.SubCallFinished(call_id="c1", model="sub", usage=Usage(3, 1), duration=0.5),
+              ev.SubCallStarted(call_id="c2", iteration=1, index=0, model="sub",
+                                prompt_preview="q", prompt_chars=1),
+              ev.IterationStarted(iteration=2)]:
+        state.apply(e)
+    assert state.usage_through(None) == state.by_model
+    assert state.usage_through(2) == state.usage_through(1) == state.by_model == {
+        "root": ModelUsage("root", 10, 2, 1, 1.0), "sub": ModelUsage("sub", 3, 1, 1, 0.5)}
+    assert state.usage_through(0) == {}

@@ -27,6 +27,7 @@ from rlm_engine.replay import RecordedRun
 
 from ..bench_view import (best_rows, cell_style, cells, cut_summary, draw_chart, fit_columns,
                           screen_legend)
+from .closing import close_or_exit
 from .replay import ReplayScreen
 
 TRIAL_COLUMNS = ("lines", "trial", "status", "correct", "answer", "expected", "s", "tokens",
@@ -262,10 +263,7 @@ class BenchScreen(Screen):
         if isinstance(self.focused, Input):  # Esc in a setup box: back to the table
             self.query_one("#bench-table", DataTable).focus()
             return
-        if self.exit_on_close:
-            self.app.exit()
-        else:
-            self.app.pop_screen()
+        close_or_exit(self, self.exit_on_close)
 
     # -- drawing ---------------------------------------------------------------------------
     def tick(self) -> None:

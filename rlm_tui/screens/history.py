@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from rlm_engine.history import HistoryEntry, list_history
 
 from ..background import load_then
+from .closing import close_or_exit
 
 COLUMNS = ("when", "kind", "model(s)", "result", "iters", "tokens", "question", "context")
 
@@ -97,7 +98,4 @@ class HistoryScreen(Screen):
                       lambda run: self.app.push_screen(ReplayScreen(run)), what=entry.path.name)
 
     def action_close(self) -> None:
-        if self.exit_on_close:
-            self.app.exit()
-        else:
-            self.app.pop_screen()
+        close_or_exit(self, self.exit_on_close)

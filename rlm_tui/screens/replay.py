@@ -18,6 +18,7 @@ from rlm_engine.replay import RecordedRun
 from ..figures import plural
 from ..widgets.timeline import Timeline
 from ..widgets.variables import VariablesTable
+from .closing import close_or_exit
 from .run_view import RunView
 
 SPEEDS = (1, 2, 4, 8, 16, 0)  # 0: instant
@@ -161,7 +162,4 @@ class ReplayScreen(RunView):
         self.closing = True
         self.workers.cancel_group(self, "play")
         self.workers.cancel_group(self, "render")
-        if self.exit_on_close:
-            self.app.exit()
-        else:
-            self.app.pop_screen()
+        close_or_exit(self, self.exit_on_close)

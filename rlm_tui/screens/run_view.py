@@ -34,7 +34,6 @@ from textual.widgets import Footer, Static
 
 from rlm_engine import events as ev
 from rlm_engine import parsing
-from rlm_engine.usage import ModelUsage
 
 from ..figures import iteration_label, plural
 from ..widgets.app_header import AppHeader
@@ -556,15 +555,8 @@ class RunView(Screen):
         r, it = self.selected if self.selected is not None else (len(runs) - 1, None)
         run = runs[r]
         records = run.state.iterations if it is None else run.state.iterations[:it]
-        by_model: dict[str, ModelUsage] = {}
+        by_model = run.state.usage_through(it)
         root = run.model
-        for rec in records:
-            by_model[root] = by_model.get(root, ModelUsage(root)).add(rec.usage, rec.duration)
-            for block in rec.blocks:
-                for call in block.sub_calls:
-                    if call.done:
-                        by_model[call.model] = by_model.get(
-                            call.model, ModelUsage(call.model)).add(call.usage, call.duration)
         roles = {root: "root"}
         roles[run.recursive_model] = ("root+recursive" if run.recursive_model == root
                                       else "recursive")

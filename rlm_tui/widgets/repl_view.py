@@ -19,9 +19,9 @@ from textual.widgets import Collapsible, RichLog, Static
 
 from .clip import StreamClip
 from .conversation import Step
+from .spinner import spinner_now
 
 MAX_LINES = 1000
-SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 
 
 class ChildRunView(Vertical):
@@ -161,7 +161,7 @@ class BlockView(Step, Vertical, can_focus=True):
         if self.state == "streaming":
             head.append("writing…", style="dim")
         elif self.state == "running":
-            spin = SPINNER[int(time.monotonic() * 10) % len(SPINNER)]
+            spin = spinner_now()
             head.append(f"{spin} running {time.monotonic() - self.started:.1f} s", style="yellow")
         elif self.error:
             head.append(f"✗ {self.duration:.2f} s  {self.error}", style="bold red")

@@ -14,6 +14,20 @@ from ..commands import COMMANDS
 
 
 class HelpScreen(ModalScreen[None]):
+    DEFAULT_CSS = """
+    HelpScreen {
+        align: center middle;
+    }
+    HelpScreen #help-box {
+        width: 80;
+        max-width: 95%;
+        height: 80%;
+        border: round $accent;
+        padding: 1 2;
+        background: $panel;
+    }
+    """
+
     BINDINGS = [Binding("escape,q,f1,question_mark", "dismiss", "Close")]
 
     def __init__(self, bindings: list[tuple[str, str]]) -> None:
@@ -41,6 +55,19 @@ class HelpScreen(ModalScreen[None]):
 
 
 class TextViewer(ModalScreen[None]):
+    DEFAULT_CSS = """
+    TextViewer {
+        align: center middle;
+    }
+    TextViewer #viewer-box {
+        width: 90%;
+        height: 85%;
+        border: round $accent;
+        background: $panel;
+        padding: 0 1;
+    }
+    """
+
     BINDINGS = [Binding("escape,q", "dismiss", "Close"),
                 Binding("y", "copy", "Copy")]
 

@@ -51,6 +51,17 @@ class Step:
 
 
 class UserMessage(Step, Static, can_focus=True):
+    DEFAULT_CSS = """
+    UserMessage {
+        border: round $primary;
+        padding: 0 1;
+        margin: 1 0 0 0;
+    }
+    UserMessage:focus {
+        background: $boost;
+    }
+    """
+
     def __init__(self, prompt: str) -> None:
         super().__init__(Text(clip(prompt)), classes="user-message")
         self.prompt = prompt
@@ -62,6 +73,32 @@ class UserMessage(Step, Static, can_focus=True):
 
 class AssistantMessage(Step, Vertical, can_focus=True):
     """One root reply: a thinking fold (shown once thinking arrives) and a Markdown body."""
+
+    DEFAULT_CSS = """
+    AssistantMessage {
+        height: auto;
+        border-left: thick $secondary;
+        padding: 0 1;
+        margin: 1 0 0 0;
+        border-title-color: $text-muted;
+    }
+    AssistantMessage:focus {
+        background: $boost;
+    }
+    AssistantMessage Markdown {
+        margin: 0;
+        padding: 0;
+    }
+    AssistantMessage .thinking {
+        margin: 0;
+        padding: 0;
+        border: none;
+        background: transparent;
+    }
+    AssistantMessage .thinking-text {
+        color: $text-muted;
+    }
+    """
 
     def __init__(self, model: str, iteration: int, forced: bool = False) -> None:
         super().__init__(classes="assistant-message")
@@ -228,6 +265,16 @@ class AssistantMessage(Step, Vertical, can_focus=True):
 class FeedbackNote(Step, Collapsible):
     """What the loop sent back to the model (code output, errors, a nudge)."""
 
+    DEFAULT_CSS = """
+    FeedbackNote {
+        margin: 0;
+        padding: 0;
+        border: none;
+        background: transparent;
+        color: $text-muted;
+    }
+    """
+
     def __init__(self, text: str) -> None:
         first = text.strip().splitlines()[0] if text.strip() else ""
         super().__init__(Static(Text(clip(text)), classes="feedback-text"),
@@ -240,6 +287,19 @@ class FeedbackNote(Step, Collapsible):
 
 
 class FinalAnswerView(Step, Static, can_focus=True):
+    DEFAULT_CSS = """
+    FinalAnswerView {
+        border: double $success;
+        padding: 0 1;
+        margin: 1 0;
+        color: $text;
+        text-style: bold;
+    }
+    FinalAnswerView:focus {
+        background: $boost;
+    }
+    """
+
     def __init__(self, answer: str, source: str) -> None:
         super().__init__(Text(clip(answer)), classes="final-answer")
         self.answer = answer
@@ -252,6 +312,24 @@ class FinalAnswerView(Step, Static, can_focus=True):
 
 class Notice(Step, Static):
     """A one-line status in the conversation: an error, a cancel, a limit."""
+
+    DEFAULT_CSS = """
+    Notice {
+        padding: 0 1;
+        margin: 1 0 0 0;
+    }
+    Notice.error {
+        color: $error;
+        text-style: bold;
+    }
+    Notice.cancel {
+        color: $warning;
+    }
+    Notice.success {
+        color: $success;
+        text-style: bold;
+    }
+    """
 
     def __init__(self, text: str, kind: str = "error") -> None:
         super().__init__(Text(text), classes=f"notice {kind}")

@@ -28,6 +28,18 @@ class ChildRunView(Vertical):
     """A child run (rlm_query) folded under the call that started it: one line per step,
     and its own child runs nested inside, so a recursive run reads as a tree."""
 
+    DEFAULT_CSS = """
+    ChildRunView {
+        height: auto;
+        border: round $secondary;
+        padding: 0 1;
+        margin: 0 0 0 2;
+    }
+    ChildRunView .child-line {
+        height: auto;
+    }
+    """
+
     def __init__(self, run_id: str, model: str, depth: int) -> None:
         super().__init__(classes="child-run")
         self.run_id = run_id
@@ -39,6 +51,18 @@ class ChildRunView(Vertical):
 
 
 class SubCallView(Collapsible):
+    DEFAULT_CSS = """
+    SubCallView {
+        margin: 0;
+        padding: 0;
+        border: none;
+        background: transparent;
+    }
+    SubCallView.failed {
+        color: $error;
+    }
+    """
+
     def __init__(self, call_id: str, model: str, prompt: str, prompt_chars: int,
                  child_run_id: str = "") -> None:
         self.call_id = call_id
@@ -78,6 +102,30 @@ class SubCallView(Collapsible):
 
 
 class BlockView(Step, Vertical, can_focus=True):
+    DEFAULT_CSS = """
+    BlockView {
+        height: auto;
+        margin: 0 0 1 0;
+        padding: 0 1;
+        border-left: thick $primary;
+    }
+    BlockView.failed {
+        border-left: thick $error;
+    }
+    BlockView:focus {
+        background: $boost;
+    }
+    BlockView .block-output {
+        height: auto;
+        max-height: 20;
+        background: $surface;
+        scrollbar-size-vertical: 1;
+    }
+    BlockView .subcalls {
+        height: auto;
+    }
+    """
+
     def __init__(self, index: int) -> None:
         super().__init__(classes="block")
         self.index = index

@@ -14,6 +14,17 @@ Step = tuple[int, int]
 
 
 class Timeline(Static, can_focus=True):
+    DEFAULT_CSS = """
+    Timeline {
+        height: 1;
+        background: $boost;
+        padding: 0 1;
+    }
+    Timeline:focus {
+        background: $accent 30%;
+    }
+    """
+
     BINDINGS = [
         Binding("left", "step(-1)", "Earlier", show=False),
         Binding("right", "step(1)", "Later", show=False),

@@ -10,9 +10,11 @@ from collections import deque
 from pathlib import Path
 from typing import IO, Optional
 
+from .config import RunConfig
+
 
 class OutputCapture:
-    def __init__(self, limit: int = 20_000) -> None:
+    def __init__(self, limit: int = RunConfig.max_output_chars) -> None:
         self.limit = max(200, limit)
         self.head_limit = self.limit // 2
         self.tail_limit = self.limit - self.head_limit

@@ -39,9 +39,6 @@ AnswerSource = Literal["FINAL", "FINAL_VAR", "answer", "forced", "plain"]
 Stream = Literal["stdout", "stderr"]
 CallKind = Literal["llm", "rlm"]  # llm_query, or rlm_query (a child run)
 
-__all__ = ["AnswerSource", "BackendErrorKind", "CallKind", "EndStatus", "FailReason",
-           "RunStatus", "Stream"]  # and the event classes
-
 EVENT_TYPES: dict[str, type["Event"]] = {}
 
 

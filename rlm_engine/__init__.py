@@ -14,11 +14,12 @@ from .rlm import RLM
 from .specs import ModelSpec, parse_spec
 from .state import RLMResult, RunState
 from .trajectory import TrajectoryWriter, load_trajectory
+from .usage import ModelUsage, Usage, UsageSummary
 
 __all__ = [
     "RLM", "RLMResult", "Run", "RunConfig", "RunState", "Event", "ChatClient", "ClientOptions",
     "make_client", "ModelSpec", "parse_spec", "ReplSession", "ContextSource",
     "ContextError", "check_context_path", "RLMError", "BackendError", "ConfigError",
-    "ReplError", "TrajectoryWriter", "load_trajectory",
+    "ReplError", "TrajectoryWriter", "load_trajectory", "Usage", "ModelUsage", "UsageSummary",
 ]
 __version__ = "0.1.0"

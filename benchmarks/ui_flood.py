@@ -120,7 +120,8 @@ async def measure(key: str, presses: int) -> None:
             if key == "stdout":
                 await wait_for(lambda: any(b.output for b in app.screen.repl.blocks.values()))
             else:
-                await wait_for(lambda: any(getattr(m, "chars", len(m.text)) for m in app.screen.query(AssistantMessage)))
+                await wait_for(lambda: any(getattr(m, "chars", len(m.text))
+                                           for m in app.screen.query(AssistantMessage)))
             for _ in range(presses):
                 if run.done:
                     break

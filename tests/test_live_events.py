@@ -131,7 +131,7 @@ async def test_a_long_live_run_holds_a_bounded_window_of_widgets(ollama):
             assert folded and f"iterations 1–{n - WINDOW}" in folded[0].text
             if n == 30:
                 screen.query_one(Timeline).select((0, 2))
-                await until(pilot, lambda: screen.selected == (0, 2))
+                await until(pilot, lambda screen=screen: screen.selected == (0, 2))
                 await pilot.pause()
                 shown = [m.iteration for m in screen.query(AssistantMessage) if m.display]
                 assert shown == [1, 2]
@@ -140,7 +140,7 @@ async def test_a_long_live_run_holds_a_bounded_window_of_widgets(ollama):
                 assert [v.name for v in screen.query_one(VariablesTable).vars] == [
                     "context", "v1", "v2"]
                 await pilot.press("ctrl+t", "end")
-                await until(pilot, lambda: screen.selected is None)
+                await until(pilot, lambda screen=screen: screen.selected is None)
                 await pilot.pause()
                 drawn = sorted(m.iteration for m in screen.query(AssistantMessage))
                 assert drawn == list(range(n - WINDOW + 1, n + 1))

@@ -161,7 +161,7 @@ INJECTED = {"context", "llm_query", "llm_query_batched", "FINAL", "FINAL_VAR", "
 # a block that binds or changes `answer = {"content": ..., "ready": True}` ends the run.
 
 
-def _answer_state(value) -> tuple:
+def _answer_state(value: Any) -> tuple:
     """What an rlms-style `answer` dict holds, to tell whether a block changed it."""
     if not isinstance(value, dict):
         return (id(value),)

@@ -6,7 +6,7 @@ import dataclasses
 from rlm_engine import RLM, ClientOptions, ReplSession, RunConfig
 from rlm_engine.clients.openai_client import OpenAICompatClient
 from rlm_engine.clients.client_set import ClientSet
-from rlm_tui.cli import build_parser
+from rlm_tui.cli import build_parser, resolve_model_args
 from rlm_tui.session import settings_from_args
 
 
@@ -17,8 +17,9 @@ def test_every_front_takes_its_defaults_from_run_config():
     repl = ReplSession()
     assert (repl.memory_mb, repl.block_timeout) == (defaults.memory_mb, defaults.block_timeout)
     # the command line with no flags gives the default config, for ask and for the app
-    assert settings_from_args(build_parser().parse_args([])) == defaults
-    assert settings_from_args(build_parser().parse_args(["ask", "q"])) == defaults
+    for argv in ([], ["ask", "q"]):
+        args = resolve_model_args(build_parser().parse_args(argv))
+        assert settings_from_args(args) == defaults
 
 
 def test_a_config_is_frozen_and_clamps_what_the_loop_needs():

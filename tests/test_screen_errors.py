@@ -24,7 +24,7 @@ async def test_esc_during_a_replays_playback_closes_it_and_the_app_stays(monkeyp
             await pilot.press("f2")
             await until(pilot, lambda: isinstance(app.screen, ReplayScreen)
                         and app.screen.playing and bool(app.screen.query(AssistantMessage)))
-            screen = app.screen  # mid-play: the example takes about 2 s at its 2x pace
+            # mid-play: the example takes about 2 s at its 2x pace
             players = [w for w in app.workers if w.group == "play"]
             await pilot.press("escape")
             await until(pilot, lambda: isinstance(app.screen, SessionScreen))

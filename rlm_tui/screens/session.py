@@ -226,7 +226,8 @@ class SessionScreen(RunView):
             self.action_help()
         elif name == "context":
             if arg:
-                self.run_worker(self.load_context(Path(arg).expanduser()), group="context",
+                path = Path(arg).expanduser()  # noqa: ASYNC240 - reads no file
+                self.run_worker(self.load_context(path), group="context",
                                 exit_on_error=False)
             else:
                 self.action_load_context()

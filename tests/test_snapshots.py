@@ -105,10 +105,16 @@ def test_help_screen(snap_compare, ready_app, size):
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_file_picker(snap_compare, ready_app, monkeypatch, size):
+def test_file_picker(snap_compare, ready_app, monkeypatch, request, size):
+    import fcntl
     import shutil
 
     root = Path(f"/tmp/rlm-tui-snapshot-picker-{size[0]}")  # a fixed path: it is shown
+    # the path is shared by every checkout on the machine: hold a lock so two suites run side
+    # by side don't rebuild it under each other
+    lock = open(f"{root}.lock", "w")
+    request.addfinalizer(lock.close)  # closing the file releases the lock
+    fcntl.flock(lock, fcntl.LOCK_EX)
     shutil.rmtree(root, ignore_errors=True)
     (root / "chapters").mkdir(parents=True)
     (root / "notes.txt").write_text("n" * 1500)

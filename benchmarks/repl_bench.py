@@ -1,6 +1,11 @@
-"""REPL sandbox figures.
+"""REPL sandbox figures, sandboxed (bubblewrap) and unsandboxed (the supervised fallback).
 
-  round trip   `x = 1` executed in a warm worker (median, p90)
+  probe        the one-time check that bwrap works here (cached for the process)
+  start        a worker started until it is ready (median of 20), per mode
+  round trip   `x = 1` executed in a warm worker (median, p90), and an `llm_query` answered
+               at once by the engine (mean of 1000), per mode
+  close        closing a worker whose model code left a setsid daemon holding its stdout
+               (median of 5), per mode: the daemon is killed, quit does not wait on it
   1 GiB load   a 1 GiB text file loaded as `context` (the worker reads it and counts its
                lines), against a plain `open().read()` of the same file in a separate
                process, both with the file in the page cache, alternated 3 times (medians);
@@ -29,7 +34,19 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from rlm_engine import RLM  # noqa: E402
 from rlm_engine import events as ev  # noqa: E402
+from rlm_engine.repl import sandbox as sb  # noqa: E402
 from rlm_engine.repl.session import ContextSource, ReplSession  # noqa: E402
+
+MODES = {"sandboxed": sb.SandboxConfig(mode="on"), "unsandboxed": sb.SandboxConfig(mode="off")}
+DAEMON = """
+import os, sys
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.execv(sys.executable, [sys.executable, "-c", "import time; time.sleep(600)"])
+    os._exit(0)
+os.wait()
+"""
 
 
 def peak_rss_mib() -> float:
@@ -39,8 +56,36 @@ def peak_rss_mib() -> float:
     return float("nan")
 
 
-async def round_trip(n: int = 3000) -> None:
-    s = ReplSession()
+def modes() -> dict:
+    t = time.perf_counter()
+    ok, why = sb.probe()
+    print(f"probe: {(time.perf_counter() - t) * 1000:.0f} ms, "
+          f"{'bwrap works' if ok else 'no sandbox: ' + why}")
+    return MODES if ok else {"unsandboxed": MODES["unsandboxed"]}
+
+
+async def start_close(name: str, config: sb.SandboxConfig, n: int = 20) -> None:
+    starts, closes = [], []
+    for i in range(n):
+        s = ReplSession(sandbox=config)
+        t = time.perf_counter()
+        await s.start()
+        starts.append(time.perf_counter() - t)
+        if i < 5:
+            await s.execute(DAEMON)
+            t = time.perf_counter()
+            await s.close()
+            closes.append(time.perf_counter() - t)
+        else:
+            await s.close()
+    print(f"{name}: worker start median {statistics.median(starts) * 1000:.0f} ms; "
+          f"close with a setsid daemon median {statistics.median(closes) * 1000:.0f} ms")
+
+
+async def round_trip(name: str = "", config: "sb.SandboxConfig | None" = None,
+                     n: int = 3000) -> None:
+    s = ReplSession(sandbox=config)
+    queries: list[str] = []
     await s.start()
     for _ in range(200):
         await s.execute("x = 1")
@@ -49,9 +94,18 @@ async def round_trip(n: int = 3000) -> None:
         t = time.perf_counter()
         await s.execute("x = 1")
         times.append(time.perf_counter() - t)
+    async def answer(request: dict) -> list:
+        return [{"text": "ok"} for _ in request["prompts"]]
+
+    res = await s.execute("import time\nt = time.perf_counter()\n"
+                          "for _ in range(1000):\n    llm_query('q')\n"
+                          "print((time.perf_counter() - t) / 1000)", on_query=answer,
+                          on_output=lambda st, d: queries.append(d))
     await s.close()
     times.sort()
-    print(f"round trip `x = 1`: median {statistics.median(times) * 1000:.3f} ms, "
+    print(f"{name}: llm_query round trip to an instant handler: "
+          f"{float(''.join(queries)) * 1000:.3f} ms (mean of 1000){res.error or ''}")
+    print(f"{name}: round trip `x = 1`: median {statistics.median(times) * 1000:.3f} ms, "
           f"p90 {times[int(n * 0.9)] * 1000:.3f} ms ({n} blocks)")
 
 
@@ -76,8 +130,7 @@ async def load(gib: float, rounds: int = 3) -> None:
     for _ in range(rounds):
         plains.append(float(subprocess.run([sys.executable, "-c", read, str(path)],
                                             capture_output=True, text=True).stdout))
-        s = ReplSession(memory_mb=max(4096, int(size / (1 << 20) * 3) + 1024))
-        await s.start()
+        s = ReplSession(memory_mb=max(4096, int(size / (1 << 20)) + 1024))
         base = peak_rss_mib()
         t = time.perf_counter()
         info = await s.set_context(ContextSource(path=str(path), name=path.name))
@@ -116,7 +169,9 @@ def main() -> None:
     ap.add_argument("--gib", type=float, default=1.0)
     ap.add_argument("--skip-load", action="store_true")
     args = ap.parse_args()
-    asyncio.run(round_trip())
+    for name, config in modes().items():
+        asyncio.run(start_close(name, config))
+        asyncio.run(round_trip(name, config))
     if not args.skip_load:
         asyncio.run(load(args.gib))
     asyncio.run(batched())

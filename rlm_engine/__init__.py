@@ -6,9 +6,10 @@ It never imports a UI toolkit; everything a UI shows arrives as typed events (ev
 from .clients import ChatClient, ClientOptions, make_client
 from .config import RunConfig
 from .context import ContextError, check_context_path
-from .errors import BackendError, ConfigError, ReplError, RLMError
+from .errors import BackendError, ConfigError, ReplError, RLMError, WorkerDied
 from .events import Event
 from .loop import Run
+from .repl.sandbox import SandboxConfig, SandboxState
 from .repl.session import ContextSource, ReplSession
 from .rlm import RLM
 from .specs import ModelSpec, parse_spec
@@ -21,5 +22,6 @@ __all__ = [
     "make_client", "ModelSpec", "parse_spec", "ReplSession", "ContextSource",
     "ContextError", "check_context_path", "RLMError", "BackendError", "ConfigError",
     "ReplError", "TrajectoryWriter", "load_trajectory", "Usage", "ModelUsage", "UsageSummary",
+    "WorkerDied", "SandboxConfig", "SandboxState",
 ]
 __version__ = "0.1.0"

@@ -43,6 +43,9 @@ class RunConfig:
     save_trajectory: bool = True
     trajectory_dir: Optional[Path] = None  # None: the data dir's trajectories/
     system_prompt: Optional[str] = None  # None: the built-in RLM prompt
+    # where model code runs: a repl.sandbox.SandboxConfig; None: from the environment
+    # (RLM_TUI_SANDBOX...). Typed Any so this module stays a leaf.
+    sandbox: Any = None
 
     def __post_init__(self) -> None:
         # the loop needs at least one turn and one level; clamp rather than fail

@@ -36,3 +36,11 @@ class BackendError(RLMError):
 
 class ReplError(RLMError):
     """The REPL worker could not be started or talked to."""
+
+
+class WorkerDied(ReplError):
+    """The REPL worker process ended while the engine was talking to it (a crash, a kill,
+    out of memory). Callers may retry: the session restarts the worker on its next use."""
+
+    def __init__(self, message: str = "the REPL worker died; it is restarted on next use") -> None:
+        super().__init__(message)

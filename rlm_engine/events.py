@@ -64,6 +64,7 @@ class ContextInfo:
     preview: str = ""
     name: str = ""  # file name, when loaded from a file
     kind: str = ""  # text / json / jsonl / csv / directory / string / object / none
+    note: str = ""  # e.g. the special files a context directory held, skipped
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -278,9 +278,11 @@ class Run:
     async def _body(self) -> None:
         cfg = self.config
         if self._repl is None:
-            self._repl = ReplSession(memory_mb=cfg.memory_mb, block_timeout=cfg.block_timeout)
+            self._repl = ReplSession(memory_mb=cfg.memory_mb, block_timeout=cfg.block_timeout,
+                                     sandbox=cfg.sandbox)
         repl = self._repl
-        await repl.start()
+        if self._context is None:  # set_context starts the worker (a file is mounted first)
+            await repl.start()
         info = ev.ContextInfo()
         if self._context is not None:
             info = ev.ContextInfo(**await repl.set_context(self._context))
@@ -331,7 +333,7 @@ class Run:
         self.emit(ev.RunStarted(prompt=self.prompt, model=self.root_client.label,
                   recursive_model=self.clients.recursive.label, max_iterations=cfg.max_iterations,
                   context=info, system_prompt=system, started_at=time.time(),
-                  settings=cfg.recorded(),
+                  settings={**cfg.recorded(), "sandbox": repl.sandbox_state.label},
                   parent_run_id=self.parent.run_id if self.parent else ""))
 
     async def _last_chance(self, iteration: int, messages: list[dict],

@@ -19,6 +19,7 @@ from .clients.client_set import ClientSet
 from .config import DEFAULT_MODEL, RunConfig
 from .context import context_source
 from .loop import Run
+from .repl.sandbox import SandboxConfig, SandboxState, SandboxUnavailable, state_for
 from .repl.session import ReplSession
 from .state import RLMResult
 
@@ -54,6 +55,7 @@ class RLM:
         trajectory_dir: Optional[Path] = _D.trajectory_dir,
         system_prompt: Optional[str] = _D.system_prompt,
         config: Optional[RunConfig] = None,
+        sandbox: Optional[SandboxConfig] = None,
     ) -> None:
         """Raises ConfigError (one line) for a bad model spec or a missing API key. With
         `config`, that config is used as it is and the other settings are ignored."""
@@ -64,7 +66,7 @@ class RLM:
             block_timeout=block_timeout, memory_mb=memory_mb,
             max_concurrent_subcalls=max_concurrent_subcalls, max_depth=max_depth,
             max_retries=max_retries, save_trajectory=save_trajectory,
-            trajectory_dir=trajectory_dir, system_prompt=system_prompt)
+            trajectory_dir=trajectory_dir, system_prompt=system_prompt, sandbox=sandbox)
         self.clients = ClientSet(self.config, root_client, recursive_client)
 
     @classmethod
@@ -78,6 +80,19 @@ class RLM:
     @property
     def recursive_client(self) -> ChatClient:
         return self.clients.recursive
+
+    @property
+    def sandbox(self) -> SandboxConfig:
+        """Where this RLM's model code runs (the config's, else from the environment)."""
+        return self.config.sandbox if self.config.sandbox is not None \
+            else SandboxConfig.from_env()
+
+    def sandbox_state(self) -> SandboxState:
+        """What this RLM's model code runs in (bwrap probed once per process, cached)."""
+        try:
+            return state_for(self.sandbox)
+        except SandboxUnavailable as exc:
+            return SandboxState(False, str(exc))
 
     @property
     def model(self) -> str:

@@ -62,12 +62,21 @@ def add_limit_args(p: argparse.ArgumentParser) -> None:
                    help="time limit of one code block (120)")
     p.add_argument("--memory-mb", type=limits.memory_mb, default=None, metavar="MB",
                    help="memory cap of the REPL worker (4096)")
+    from .cli import add_sandbox_args  # here: cli imports this module
+    add_sandbox_args(p)
 
 
 def limit_options(args: argparse.Namespace) -> dict:
     """The RLM options the limit flags set (unset flags keep the library's defaults)."""
+    from rlm_engine import SandboxConfig
+
     names = ("max_concurrent_subcalls", "max_depth", "block_timeout", "memory_mb")
-    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    options = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    options["sandbox"] = SandboxConfig.from_env().with_flags(
+        no_sandbox=getattr(args, "no_sandbox", False),
+        network=getattr(args, "sandbox_network", False),
+        binds=getattr(args, "sandbox_bind", None) or ())
+    return options
 
 
 def prices_file() -> Path:
@@ -116,7 +125,8 @@ def session_runner(settings) -> BenchRunner:
     return BenchRunner(models, lines=SCREEN_LENGTHS, trials=3,
                        seed=random.randrange(1_000_000), modes=("rlm", "direct"),
                        num_ctx=settings.num_ctx, max_timeout=settings.max_timeout,
-                       prices=prices, rlm_options={"max_iterations": settings.max_iterations})
+                       prices=prices, rlm_options={"max_iterations": settings.max_iterations,
+                                                   "sandbox": settings.sandbox})
 
 
 def print_report(results: BenchResults, width: Optional[int] = None) -> None:

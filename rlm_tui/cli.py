@@ -75,6 +75,18 @@ def add_model_args(p: argparse.ArgumentParser, prefix: str = "") -> None:
     for name, (flag, kind, help_text) in limits.RUN_LIMITS.items():
         arg(flag, dest=name, type=kind, help=help_text,
             metavar="MB" if name == "memory_mb" else "N" if kind is limits.count else "SECONDS")
+    add_sandbox_args(p)
+
+
+def add_sandbox_args(p: argparse.ArgumentParser) -> None:
+    """Where model code runs (rlm_engine/repl/sandbox.py; README: The REPL sandbox). Not
+    prefixed: given before or after the subcommand, they mean the same."""
+    p.add_argument("--no-sandbox", action="store_true", default=argparse.SUPPRESS,
+                   help="run model code without the bubblewrap sandbox (also RLM_TUI_SANDBOX=off)")
+    p.add_argument("--sandbox-network", action="store_true", default=argparse.SUPPRESS,
+                   help="let sandboxed model code use the network")
+    p.add_argument("--sandbox-bind", action="append", default=argparse.SUPPRESS,
+                   metavar="PATH", help="show PATH to sandboxed model code, read-only (repeatable)")
 
 
 class UsageError(Exception):
@@ -230,7 +242,8 @@ async def _ask(rlm: RLM, args: argparse.Namespace, context: Optional[Path]) -> i
     if run.trajectory_error:  # the run went on without its file: say so, once
         print(f"rlm-tui: warning: {run.trajectory_error}", file=sys.stderr)
     if args.json:
-        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        print(json.dumps({**result.to_dict(), "sandbox": rlm.sandbox_state().to_dict()},
+                         ensure_ascii=False, indent=2))
     elif result.answer:
         print(result.answer)
     if result.status == "cancelled":

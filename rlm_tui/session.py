@@ -15,7 +15,7 @@ from typing import Optional
 
 from rich.filesize import pick_unit_and_suffix
 
-from rlm_engine import RLM, ContextSource, ReplSession, check_context_path
+from rlm_engine import RLM, ContextSource, ReplSession, SandboxConfig, check_context_path
 from rlm_engine.config import RunConfig
 from rlm_engine.events import ContextInfo
 from rlm_engine.loop import Run
@@ -35,7 +35,11 @@ def settings_from_args(args: Namespace) -> RunConfig:
     return RunConfig(model=args.model, recursive_model=args.recursive_model, host=args.host,
                      max_iterations=args.max_iterations, num_ctx=args.num_ctx,
                      temperature=args.temperature, think=args.think,
-                     max_tokens=args.max_tokens, max_timeout=args.max_timeout, **limits)
+                     max_tokens=args.max_tokens, max_timeout=args.max_timeout, **limits,
+                     sandbox=SandboxConfig.from_env().with_flags(
+                         no_sandbox=getattr(args, "no_sandbox", False),
+                         network=getattr(args, "sandbox_network", False),
+                         binds=getattr(args, "sandbox_bind", None) or ()))
 
 
 def human_size(n: float) -> str:
@@ -58,7 +62,8 @@ class Session:
     def create(cls, settings: RunConfig) -> "Session":
         """Raises ConfigError (one line) for a bad spec or a missing API key."""
         return cls(settings, RLM.from_config(settings),
-                   ReplSession(memory_mb=settings.memory_mb, block_timeout=settings.block_timeout))
+                   ReplSession(memory_mb=settings.memory_mb, block_timeout=settings.block_timeout,
+                               sandbox=settings.sandbox))
 
     @property
     def current(self) -> Optional[Run]:
@@ -81,17 +86,8 @@ class Session:
         """Check and load a file into the worker. On any error the previous context stays
         (raises ContextError or ReplError with a one-line message)."""
         p = check_context_path(path)
-        try:
-            raw = await self._set_context(ContextSource(path=str(p.resolve()), name=p.name))
-        except Exception:
-            old = self.context_path  # unchanged; the worker may have dropped its value
-            if old is not None:
-                try:
-                    await self._set_context(ContextSource(path=str(old.resolve()),
-                                                          name=old.name))
-                except Exception:  # noqa: BLE001 - the first error is the one to report
-                    pass
-            raise
+        # on failure the REPL session itself restarts with the previous context
+        raw = await self._set_context(ContextSource(path=str(p.resolve()), name=p.name))
         self.context_path, self.context_info = p, ContextInfo(**raw)
         return self.context_info
 

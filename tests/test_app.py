@@ -94,9 +94,11 @@ async def test_stepping_back_shows_an_earlier_iterations_state(ollama, tmp_path)
         assert screen.selected is None and screen.query_one(FinalAnswerView).display
 
 
-async def test_live_iteration_keeps_running_while_looking_back(ollama, tmp_path):
-    # the second block runs until the test opens its gate (no sleep window to miss)
+async def test_live_iteration_keeps_running_while_looking_back(ollama, tmp_path, monkeypatch):
+    # the second block runs until the test opens its gate (no sleep window to miss); the
+    # gate's directory is shown to sandboxed model code, read-only
     gate = tmp_path / "gate"
+    monkeypatch.setenv("RLM_TUI_SANDBOX_BINDS", str(tmp_path))
     ollama.fake.script("root", [
         Reply(text="```repl\nfirst = 1\n```\n"),
         Reply(text=f"```repl\nimport os, time\nwhile not os.path.exists({str(gate)!r}):\n"

@@ -10,9 +10,12 @@ import pytest
 from rlm_engine.repl.session import ContextSource, ReplSession
 
 
-@pytest.fixture
-async def repl():
-    session = ReplSession(block_timeout=5.0)
+@pytest.fixture(params=["auto", "off"])
+async def repl(request):
+    """Each test runs sandboxed where bwrap works (auto) and unsandboxed (off), so the
+    fallback stays tested on machines that have the sandbox."""
+    from rlm_engine.repl.sandbox import SandboxConfig
+    session = ReplSession(block_timeout=5.0, sandbox=SandboxConfig(mode=request.param))
     await session.start()
     yield session
     await session.close()
@@ -80,6 +83,11 @@ async def test_memory_bomb_is_a_memory_error():
         res = await session.execute("x = bytearray(10 * 1024**3)")
         assert res.error.startswith("MemoryError")
         assert not res.restarted
+        # a hog that fits is kept; the next failure names it so the model can let it go
+        res = await session.execute("hog = bytearray(700 * 1024**2)\ny = bytearray(600 * 1024**2)")
+        assert res.error == ("MemoryError (the REPL's memory of the 1024 MB cap is used up; "
+                             "biggest: hog 700 MB; `del` what you no longer need)")
+        assert (await session.execute("del hog\ny = bytearray(600 * 1024**2)")).error is None
     finally:
         await session.close()
 
@@ -185,3 +193,98 @@ async def test_imported_names_are_not_listed_as_variables(repl):
     res = await repl.execute("from collections import Counter\nfrom os.path import join\n"
                              "def mine():\n    return 1\nclass Thing:\n    pass\nc = Counter('aab')")
     assert [v["name"] for v in res.variables] == ["context", "mine", "Thing", "c"]
+
+
+async def test_special_files_in_a_context_directory_are_skipped_with_a_note(repl, tmp_path):
+    d = tmp_path / "docs"
+    d.mkdir()
+    (d / "a.txt").write_text("alpha")
+    os.mkfifo(d / "pipe")  # opening it would block the load forever
+    (d / "dangling").symlink_to(tmp_path / "nowhere")
+    info = await repl.set_context(ContextSource(path=str(d), name="docs"))
+    assert info["items"] == 1 and (await repl.get_variable("context"))[0] == "{'a.txt': 'alpha'}"
+    assert info["note"].startswith("skipped 2 special or unreadable file(s)")
+    assert "pipe" in info["note"] and "dangling" in info["note"]
+    from rlm_engine import ReplError
+    with pytest.raises(ReplError, match="pipe is not a regular file"):
+        await repl.set_context(ContextSource(path=str(d / "pipe"), name="pipe"))
+    assert (await repl.get_variable("context"))[0] == "{'a.txt': 'alpha'}"  # the old one stays
+
+
+class _Stalls:
+    """Unpickling this in the worker never ends (like a load stuck on a dead mount)."""
+
+    def __reduce__(self):
+        import time
+        return (time.sleep, (3600,))
+
+
+async def test_a_context_load_that_hangs_is_stopped_and_the_old_context_stays():
+    import pickle
+
+    from rlm_engine import ReplError
+    repl = ReplSession(context_timeout=1.0)
+    try:
+        await repl.set_context(ContextSource(value="old"))
+        with pytest.raises(ReplError, match="took longer than 1 s"):
+            await repl.set_context(ContextSource(pickled=pickle.dumps(_Stalls())))
+        assert (await repl.get_variable("context"))[0] == "old"
+    finally:
+        await repl.close()
+
+
+async def test_a_worker_that_died_idle_is_restarted_with_its_context(repl, tmp_path):
+    import signal
+    (tmp_path / "c.txt").write_text("file context")
+    await repl.set_context(ContextSource(path=str(tmp_path / "c.txt"), name="c.txt"))
+    await repl.execute("gone = 1")
+    old = repl.pid
+    os.kill(old, signal.SIGKILL)
+    while repl._proc.returncode is None:  # noqa: SLF001 - wait for the death to be seen
+        await asyncio.sleep(0.01)
+    assert (await repl.get_variable("context"))[0] == "file context"
+    assert repl.pid != old
+    assert [v["name"] for v in await repl.variables()] == ["context"]
+    os.kill(repl.pid, signal.SIGKILL)
+    while repl._proc.returncode is None:  # noqa: SLF001
+        await asyncio.sleep(0.01)
+    out = []
+    res = await repl.execute("print(len(context))", on_output=lambda s, d: out.append(d))
+    assert res.error is None and out[-1] == "12\n"
+    assert out[0] == ("note: the REPL process died while idle (killed by signal 9); no "
+                      "variables were lost; it was restarted with `context` reloaded\n")
+    assert "variables lost: gone" not in "".join(out)  # told once, at the first death
+
+
+async def test_a_file_up_to_the_memory_cap_loads_without_counting_twice(tmp_path):
+    from rlm_engine import ReplError
+    big = tmp_path / "big.txt"
+    line = b"0123456789abcdef" * 4 + b"\n"
+    with open(big, "wb") as fh:
+        fh.write(line * (160 * (1 << 20) // len(line)))  # 160 MB of text
+    repl = ReplSession(memory_mb=320)  # mapping + text would be 320 MB and more
+    try:
+        info = await repl.set_context(ContextSource(path=str(big), name="big.txt"))
+        assert info["chars"] == big.stat().st_size
+        out = []
+        res = await repl.execute("print(len(context))\nx = bytearray(1 << 30)",
+                                 on_output=lambda s, d: s == "stdout" and out.append(d))
+        assert "".join(out) == f"{big.stat().st_size}\n"
+        assert res.error.startswith("MemoryError")  # the cap holds after the load
+        huge = tmp_path / "huge.txt"
+        with open(huge, "wb") as fh:
+            fh.truncate(400 << 20)
+        with pytest.raises(ReplError, match="over the REPL's memory cap of 320 MB"):
+            await repl.set_context(ContextSource(path=str(huge), name="huge.txt"))
+    finally:
+        await repl.close()
+
+
+async def test_a_worker_that_dies_answering_an_inspection_is_restarted(repl):
+    await repl.set_context(ContextSource(value="ctx"))
+    # a value whose text form kills the worker: reading it must not raise into the app
+    await repl.execute("import os\nclass Bomb:\n    def __str__(self):\n        os._exit(9)\n"
+                       "b = Bomb()")
+    value, error = await repl.get_variable("b")
+    assert value is None and error.startswith("the REPL process died or hung reading a variable")
+    assert (await repl.get_variable("context")) == ("ctx", None)

@@ -27,6 +27,7 @@ EXAMPLES = sorted((Path(__file__).parent.parent / "rlm_tui" / "examples").glob("
 @pytest.fixture
 def ready_app(ollama, monkeypatch):
     monkeypatch.setenv("RLM_TUI_CONFIG_DIR", "/nonexistent-config")
+    monkeypatch.setenv("RLM_TUI_SANDBOX", "off")  # the same header with or without bwrap
     ollama.fake.script("qwen3:4b", ["FINAL(x)"])
     return make_app(model="qwen3:4b")
 

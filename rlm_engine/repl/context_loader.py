@@ -12,37 +12,71 @@ import json
 import mmap
 import os
 import reprlib
+import stat
 from typing import Any
 
 
-def load_path(path: str) -> tuple[Any, str]:
+def load_path(path: str, limit: int = 0) -> tuple[Any, str, str]:
     """Text as str; .json as its value; .jsonl as a list of records; .csv as a list of dicts
-    (one per row, keyed by the header); a directory as {relative path: text}."""
+    (one per row, keyed by the header); a directory as {relative path: text}.
+
+    In a directory only regular files are read: FIFOs, devices, sockets and links that lead
+    nowhere (or out of the sandbox) are skipped, never opened, so nothing can block the load;
+    the third item of the result is a one-line note naming them ("" if none). Past `limit`
+    bytes of files (the memory cap), the load stops with a MemoryError that says so."""
     if os.path.isdir(path):
-        out = {}
+        out, skipped, total = {}, [], 0
         for root, dirs, files in os.walk(path):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for f in sorted(files):
                 if f.startswith("."):
                     continue
                 full = os.path.join(root, f)
-                with open(full, "rb") as fh:
+                rel = os.path.relpath(full, path)
+                try:
+                    st = os.stat(full)
+                except OSError:
+                    skipped.append(rel)
+                    continue
+                if not stat.S_ISREG(st.st_mode):
+                    skipped.append(rel)
+                    continue
+                total += st.st_size
+                if limit and total > limit:
+                    raise MemoryError(f"the directory holds over {limit >> 20} MB of files, "
+                                      f"more than the memory cap: raise --memory-mb")
+                # O_NONBLOCK: a file swapped for a FIFO after the check still cannot block
+                try:
+                    fd = os.open(full, os.O_RDONLY | os.O_NONBLOCK)
+                except OSError:
+                    skipped.append(rel)
+                    continue
+                with open(fd, "rb") as fh:
+                    if not stat.S_ISREG(os.fstat(fd).st_mode):
+                        skipped.append(rel)
+                        continue
                     data = fh.read()
                 if b"\0" in data[:8192]:
                     continue
-                out[os.path.relpath(full, path)] = data.decode("utf-8", "replace")
-        return out, "directory"
+                out[rel] = data.decode("utf-8", "replace")
+        note = ""
+        if skipped:
+            note = (f"skipped {len(skipped)} special or unreadable file(s): "
+                    f"{', '.join(skipped[:5])}{' ...' if len(skipped) > 5 else ''}")
+        return out, "directory", note
+    if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO or device would block or never end
+        raise ValueError(f"{os.path.basename(path)} is not a regular file")
     lower = path.lower()
     if lower.endswith(".json"):
         with open(path, "rb") as fh:
-            return json.load(fh), "json"
-    if lower.endswith((".jsonl", ".ndjson")):
+            return json.load(fh), "json", ""
+    if lower.endswith(".jsonl") or lower.endswith(".ndjson"):
         with open(path, encoding="utf-8", errors="replace") as fh:
-            return [json.loads(line) for line in fh if line.strip()], "jsonl"
+            return [json.loads(line) for line in fh if line.strip()], "jsonl", ""
     if lower.endswith(".csv"):
         with open(path, encoding="utf-8", errors="replace", newline="") as fh:
-            return list(csv.DictReader(fh)), "csv"
-    return read_text(path), "text"
+            return list(csv.DictReader(fh)), "csv", ""
+    return read_text(path), "text", ""
 
 
 def read_text(path: str) -> str:
@@ -61,9 +95,9 @@ def read_text(path: str) -> str:
             return fh.read().decode("utf-8", "replace")
 
 
-def context_info(value: Any, name: str, kind: str) -> dict:
+def context_info(value, name: str, kind: str, note: str = "") -> dict:
     info = {"type": type(value).__name__, "chars": 0, "lines": 0, "items": None,
-            "preview": "", "name": name, "kind": kind}
+            "preview": "", "name": name, "kind": kind, "note": note}
     if isinstance(value, str):
         info["chars"] = len(value)
         info["lines"] = value.count("\n") + (1 if value and not value.endswith("\n") else 0)

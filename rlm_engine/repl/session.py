@@ -1,15 +1,20 @@
 """The engine's side of the REPL: one worker process per session, and what to do when it
 misbehaves.
 
-What this sandbox protects against: model code runs in its own process (a crash, `os._exit`,
-`sys.exit()`, a runaway loop or a memory bomb cannot take the app down); the worker gets no API
-keys (environment variables whose names look like secrets are removed); it starts in a fresh
-temporary directory; its address space is capped (RLIMIT_AS, default 4 GiB); each block has a
-wall-time limit after which it is interrupted, and killed and restarted if it ignores that.
+Model code runs in its own process (a crash, `os._exit`, `sys.exit()`, a runaway loop or a
+memory bomb cannot take the app down) with a clean environment (no API keys), a fresh
+scratch directory, a capped address space (RLIMIT_AS, `memory_mb`, default 4096) and a
+wall-time limit per block (`block_timeout`, default 120 s) after which it is interrupted, and
+killed and restarted if it ignores that. The app's own process is made non-dumpable, so model
+code cannot read its environment through /proc.
 
-What it does NOT protect against: it is not a security boundary. Model code runs as your user,
-can read and write your files, open network connections and start processes. Run untrusted
-models on data you would not mind them reading, and do not run as root.
+Where bubblewrap works (sandbox.py), the worker runs in its own namespaces: no network, the
+host's files hidden or read-only, its own PID namespace (everything it starts dies with it).
+Elsewhere it runs under supervisor.py, which ends what it starts; `sandbox_state` says which.
+
+A path context is loaded by a fresh worker before its memory cap is applied, so the file's
+mapping and its decoded text do not both count against the cap (a 2 GiB file loads under a
+4 GiB cap); loading one restarts the worker, so variables do not survive a new context file.
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ import asyncio
 import json
 import os
 import pickle
-import re
 import shutil
 import signal
 import socket
@@ -30,10 +34,11 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Optional
 
 from ..config import RunConfig
-from ..errors import ReplError
+from ..errors import ReplError, WorkerDied
+from . import sandbox as sb
 
 WORKER_PATH = str(Path(__file__).with_name("worker.py"))
-SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH", re.IGNORECASE)
+SUPERVISOR_PATH = str(Path(__file__).with_name("supervisor.py"))
 
 OutputSink = Callable[[str, str], None]  # (stream, text)
 # (the llm_query request: prompts, model, kind, and "payload" bytes) -> one result per prompt
@@ -63,10 +68,6 @@ class BlockResult:
     restarted: bool = False
 
 
-class WorkerDied(Exception):
-    pass
-
-
 def clean_text(text: str) -> str:
     """Model output may hold lone surrogates (e.g. a file name that is not UTF-8); make it
     writable anywhere (files, terminals, HTTP) by escaping them."""
@@ -77,11 +78,72 @@ def clean_text(text: str) -> str:
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-def worker_env() -> dict:
-    env = {k: v for k, v in os.environ.items() if not SECRET_NAME.search(k)}
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env["PYTHONIOENCODING"] = "utf-8"
-    return env
+def load_timeout(source: ContextSource) -> float:
+    """Seconds a context load may take: 30 s, plus 1 s per 20 MB of file."""
+    size = 0
+    if source.path is not None:
+        try:
+            size = os.stat(source.path).st_size
+        except OSError:
+            pass
+    elif source.pickled is not None:
+        size = len(source.pickled)
+    return round(30.0 + size / 20e6)
+
+
+def _children(pid: int) -> list[int]:
+    """`pid`'s children, from /proc/PID/task/*/children, or (kernels built without it) from
+    every process's parent in /proc/*/stat."""
+    out: list[int] = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as fh:
+                out += [int(k) for k in fh.read().split()]
+        return out
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError):
+        return out
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                if int(fh.read().rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(entry))
+        except (OSError, ValueError, IndexError):
+            pass
+    return out
+
+
+def _discard_process(spawn: "asyncio.Future") -> None:
+    """A worker process whose starter was cancelled: kill it and all it started."""
+    if spawn.cancelled() or spawn.exception() is not None:
+        return
+    proc = spawn.result()
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    transport = getattr(proc, "_transport", None)
+    if transport is not None:
+        transport.close()
+
+
+def _find_worker(top: int, ns_pid: int) -> Optional[int]:
+    """The host pid of the worker that calls itself `ns_pid`: it sits below the bwrap or
+    supervisor process `top` (two or three levels down)."""
+    todo = [(top, 0)]
+    while todo:
+        pid, depth = todo.pop()
+        try:
+            with open(f"/proc/{pid}/status") as fh:
+                line = next((ln for ln in fh if ln.startswith("NSpid:")), "")
+            if line and int(line.split()[-1]) == ns_pid and pid != top:
+                return pid
+        except (OSError, ValueError):
+            pass
+        if depth < 3:
+            todo += [(k, depth + 1) for k in _children(pid)]
+    return None
 
 
 class ReplSession:
@@ -89,10 +151,19 @@ class ReplSession:
 
     def __init__(self, *, memory_mb: int = RunConfig.memory_mb,
                  block_timeout: Optional[float] = RunConfig.block_timeout,
-                 interrupt_grace: float = 0.5) -> None:
+                 interrupt_grace: float = 0.5,
+                 sandbox: Optional[sb.SandboxConfig] = None,
+                 context_timeout: Optional[float] = None) -> None:
         self.memory_mb = memory_mb
+        self.context_timeout = context_timeout  # None: load_timeout(source), by size
         self.block_timeout = block_timeout
         self.interrupt_grace = interrupt_grace
+        self.sandbox = sandbox if sandbox is not None else sb.SandboxConfig.from_env()
+        self._state: Optional[sb.SandboxState] = None
+        self._worker_pid: Optional[int] = None  # the worker's host pid (SIGINT goes there)
+        self._fresh = False  # started, and nothing loaded or run yet
+        self._died_idle = ""  # how a worker found dead between requests died, for the model
+        self._boot_log = b""  # what the worker wrote to stderr before it was ready
         self.context_info: dict = {}
         self._source = ContextSource()
         self._proc: Optional[asyncio.subprocess.Process] = None
@@ -107,51 +178,119 @@ class ReplSession:
 
     @property
     def pid(self) -> Optional[int]:
-        return self._proc.pid if self._proc else None
+        """The worker's pid on the host (under bwrap, not the pid it sees itself)."""
+        return self._worker_pid
+
+    @property
+    def sandbox_state(self) -> sb.SandboxState:
+        """What model code runs in (probing bwrap once, cached, when nothing has started)."""
+        if self._state is None:
+            try:
+                return sb.state_for(self.sandbox)
+            except sb.SandboxUnavailable as exc:
+                return sb.SandboxState(False, str(exc))
+        return self._state
 
     # -- process lifecycle -----------------------------------------------------------------
     async def start(self) -> None:
+        """Start the worker, with the current context, unless one is alive. A worker found
+        dead while idle is replaced the same way."""
         if self._proc is not None:
-            return
+            if self._proc.returncode is None:
+                return
+            self._died_idle = f"({self._how(self._proc.returncode)}); {self._lost_names()}"
+            await self.close()
+        await self._spawn()
+        await self._load_current()
+
+    def _command(self, fd: int) -> list[str]:
+        assert self._tmpdir is not None and self._state is not None
+        worker = [sys.executable, "-u", WORKER_PATH, str(fd), str(self.memory_mb)]
+        if self._state.sandboxed:
+            src = self._source
+            paths = [src.path] if src.path is not None else []
+            return sb.bwrap_argv(self.sandbox, self._tmpdir, paths) + worker
+        if not sys.platform.startswith("linux"):  # no prctl, no /proc: the bare worker
+            return worker
+        return [sys.executable, "-I", "-S", SUPERVISOR_PATH, str(os.getpid()), "--", *worker]
+
+    async def _spawn(self) -> None:
+        sb.make_non_dumpable()
+        try:
+            self._state = await asyncio.to_thread(sb.state_for, self.sandbox)
+        except sb.SandboxUnavailable as exc:
+            raise ReplError(str(exc)) from None
         self._tmpdir = tempfile.mkdtemp(prefix="rlm-repl-")
         parent, child = socket.socketpair()
+        # Shielded: asyncio's own clean-up of a process creation cancelled midway can wait
+        # forever (seen with 3.11 when a run is stopped as its worker starts); instead the
+        # creation finishes, and a cancelled caller's process is killed as soon as it exists.
+        spawn = asyncio.ensure_future(asyncio.create_subprocess_exec(
+            *self._command(child.fileno()),
+            pass_fds=(child.fileno(),), stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            cwd=self._tmpdir, env=sb.worker_env(self._tmpdir, self._state.sandboxed),
+            start_new_session=True,
+        ))
+        spawn.add_done_callback(lambda _: child.close())
         try:
-            self._proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-u", WORKER_PATH, str(child.fileno()), str(self.memory_mb),
-                pass_fds=(child.fileno(),), stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-                cwd=self._tmpdir, env=worker_env(), start_new_session=True,
-            )
+            self._proc = await asyncio.shield(spawn)
+        except asyncio.CancelledError:
+            parent.close()
+            spawn.add_done_callback(_discard_process)
+            raise
         except OSError as exc:
             parent.close()
             raise ReplError(f"cannot start the REPL worker: {exc}") from exc
-        finally:
-            child.close()
-        # no practical line limit: a FINAL_VAR of a big value is one (long) line
-        reader, self._writer = await asyncio.open_connection(sock=parent, limit=1 << 31)
+        # a message can be as big as the worker's memory (a FINAL_VAR of a big value is one
+        # long line), never bigger: a worker claiming more is treated as dead (see below)
+        reader, self._writer = await asyncio.open_connection(sock=parent,
+                                                             limit=self._message_limit())
         self._inbox = asyncio.Queue()
         self._tasks = [
             asyncio.create_task(self._read_messages(reader)),
             asyncio.create_task(self._drain_fd(self._proc.stdout, "stdout")),
             asyncio.create_task(self._drain_fd(self._proc.stderr, "stderr")),
         ]
-        header = await self._next(timeout=30.0)
+        self._boot_log = b""
+        try:
+            header = await self._next(timeout=30.0)
+        except (WorkerDied, asyncio.TimeoutError):
+            await self._exit_code()  # its stderr is read by now
+            lines = self._boot_log.decode("utf-8", "replace").strip().splitlines()
+            why = f": {lines[-1]}" if lines else " (no 'ready' within 30 s)"
+            await self.close()
+            raise ReplError(f"the REPL worker did not start{why}") from None
         if header.get("op") != "ready":
+            await self.close()
             raise ReplError(f"the REPL worker sent {header.get('op')!r} instead of 'ready'")
+        self._worker_pid = _find_worker(self._proc.pid, int(header.get("pid", 0)))
+        if self._worker_pid is None and not self._state.sandboxed:
+            self._worker_pid = int(header.get("pid", 0)) or None  # its pid is a host pid
+        self._fresh = True
 
     async def close(self) -> None:
+        """End the worker and everything it started: under bwrap, killing bwrap ends its
+        PID namespace; else the supervisor, asked with SIGTERM, kills all it adopted."""
         proc, self._proc = self._proc, None
         tasks, self._tasks = self._tasks, []
+        self._worker_pid, self._fresh = None, False
         if self._writer is not None:
             self._writer.close()
             self._writer = None
-        if proc is not None and proc.returncode is None:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        sandboxed = self._state is not None and self._state.sandboxed
         try:
+            if proc is not None and proc.returncode is None and not sandboxed:
+                try:
+                    proc.send_signal(signal.SIGTERM)
+                    await asyncio.wait_for(proc.wait(), 2.0)
+                except (ProcessLookupError, asyncio.TimeoutError):
+                    pass
             if proc is not None and proc.returncode is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
                 try:
                     await asyncio.wait_for(proc.wait(), 5.0)
                 except asyncio.TimeoutError:
@@ -159,7 +298,7 @@ class ReplSession:
             # the dead worker's pipes reach EOF, so the readers end by themselves and the
             # subprocess transport closes (cancelling them first left it to the GC)
             if tasks:
-                await asyncio.wait(tasks, timeout=2.0)
+                await asyncio.wait(tasks, timeout=1.0)
         finally:  # even when closing is itself cancelled, nothing is left to the GC
             for task in tasks:
                 if not task.done():
@@ -174,26 +313,46 @@ class ReplSession:
     async def restart(self) -> None:
         """A fresh worker with the context reloaded (if that fails, it starts without one)."""
         await self.close()
-        await self.start()
+        await self._spawn()
+        await self._load_current()
+
+    async def _load_current(self) -> None:
         src = self._source
         if src.path is not None or src.value is not None or src.pickled is not None:
             try:
-                await self._load(src)
-            except ReplError:
+                await asyncio.wait_for(self._load(src), self._load_timeout(src))
+            except (ReplError, asyncio.TimeoutError):
                 self._source, self.context_info = ContextSource(), {}
+                await self.close()
+                await self._spawn()
+
+    def _message_limit(self) -> int:
+        return min(1 << 31, max(64, self.memory_mb if self.memory_mb > 0 else 2048) << 20)
 
     async def _read_messages(self, reader: asyncio.StreamReader) -> None:
+        """Messages from the worker, into the inbox. Model code can write to this socket too,
+        so nothing it sends may grow the app without bound: a payload over the message limit
+        ends the reading (the worker is then treated as dead and restarted), and output that
+        arrives while no block is running (from a thread model code left behind) is dropped,
+        as it would be anyway, instead of piling up until the next request."""
+        limit = self._message_limit()
         try:
             while True:
                 line = await reader.readline()
                 if not line:
                     break
                 header = json.loads(line)
+                if not isinstance(header, dict):
+                    break
                 n = int(header.get("nbytes", 0))
+                if not 0 <= n <= limit:
+                    break
                 payload = await reader.readexactly(n) if n else b""
+                if header.get("op") == "out" and self._sink is None:
+                    continue
                 self._inbox.put_nowait((header, payload))
-        except (asyncio.IncompleteReadError, ConnectionError, ValueError):
-            pass
+        except (asyncio.IncompleteReadError, ConnectionError, ValueError, TypeError):
+            pass  # a broken or forged stream: the worker is treated as dead
         self._inbox.put_nowait(({"op": "_eof"}, b""))
 
     async def _drain_fd(self, stream: Optional[asyncio.StreamReader], name: str) -> None:
@@ -206,6 +365,8 @@ class ReplSession:
                 return
             if self._sink is not None:
                 self._sink(name, data.decode("utf-8", "replace"))
+            elif name == "stderr" and not self._fresh and len(self._boot_log) < 4096:
+                self._boot_log += data  # bwrap's or Python's complaint before 'ready'
 
     async def _next(self, timeout: Optional[float] = None) -> dict:
         """The next message's header; a payload, if any, rides along as header["payload"]."""
@@ -229,6 +390,7 @@ class ReplSession:
     async def _send(self, header: dict, payload: bytes = b"") -> None:
         if self._writer is None:
             raise WorkerDied()
+        self._fresh = False  # the worker applies its memory cap after its first request
         if payload:
             header = {**header, "nbytes": len(payload)}
         try:
@@ -249,12 +411,68 @@ class ReplSession:
 
     # -- context ---------------------------------------------------------------------------
     async def set_context(self, source: ContextSource) -> dict:
-        """Load `context` into the worker once. Returns its description (type, size, preview)."""
+        """Load `context` into the worker once. Returns its description (type, size, preview).
+
+        A file or directory is loaded by a fresh worker (restarted if it already ran code or
+        holds a context) that sees it read-only, before its memory cap applies. The load has
+        a time limit (`load_timeout`); a worker that dies or hangs loading is restarted with
+        the previous context, and a one-line ReplError says what happened."""
         async with self._lock:
-            await self.start()
-            info = await self._load(source)
+            if source.path is not None:
+                self._check_size(source.path)
+                old, self._source = self._source, source  # the new worker binds this path
+                if self._proc is not None and not (self._fresh and self._state is not None
+                                                   and not self._state.sandboxed):
+                    await self.close()
+            else:
+                old = self._source
+            try:
+                if source.path is not None and self._proc is None:
+                    await self._spawn()  # it binds source.path; loaded just below
+                else:
+                    await self.start()
+                info = await asyncio.wait_for(self._load(source), self._load_timeout(source))
+            except asyncio.TimeoutError:
+                await self._recover(old)
+                raise ReplError(f"loading the context took longer than "
+                                f"{self._load_timeout(source):g} s and was stopped") from None
+            except WorkerDied:
+                code = await self._exit_code()
+                await self._recover(old)
+                raise ReplError(f"the REPL worker died loading the context ({self._how(code)}); "
+                                f"too big for --memory-mb {self.memory_mb}?") from None
+            except ReplError:
+                await self._recover(old)
+                raise
+            except BaseException:  # cancelled: no waiting on a new worker now
+                self._source = old
+                await asyncio.shield(self.close())
+                raise
             self._source = source  # only now: a failed load leaves the old source to reload
             return info
+
+    def _load_timeout(self, source: ContextSource) -> float:
+        return self.context_timeout if self.context_timeout is not None else load_timeout(source)
+
+    async def _recover(self, old: ContextSource) -> None:
+        """After a failed load: a fresh worker holding the previous context (or none)."""
+        self._source = old
+        await self.close()
+        try:
+            await self._spawn()
+            await self._load_current()
+        except ReplError:
+            await self.close()
+
+    def _check_size(self, path: str) -> None:
+        try:
+            size = os.stat(path).st_size if not os.path.isdir(path) else 0
+        except OSError:
+            return  # the worker reports it
+        if self.memory_mb > 0 and size > self.memory_mb * (1 << 20):
+            raise ReplError(f"{os.path.basename(path)} is {size / (1 << 20):,.0f} MB, over the "
+                            f"REPL's memory cap of {self.memory_mb} MB: raise it with "
+                            f"--memory-mb")
 
     async def _load(self, source: ContextSource) -> dict:
         if source.path is not None:
@@ -298,6 +516,10 @@ class ReplSession:
         If the task running this is cancelled, the block is stopped before it returns."""
         async with self._lock:
             await self.start()
+            died, self._died_idle = self._died_idle, ""
+            if died and on_output is not None:  # the model is told before its code runs
+                on_output("stderr", f"note: the REPL process died while idle {died}; it was "
+                                    f"restarted with `context` reloaded\n")
             self._sink = on_output
             queries: set[asyncio.Task] = set()
             try:
@@ -341,14 +563,20 @@ class ReplSession:
         return op == "done" and header.get("id") == self._exec_id
 
     def _finish(self, header: dict) -> BlockResult:
-        variables = header.get("variables") or []
+        """The block's result, checked: model code can forge this message, so every field
+        is made the type the engine expects."""
+        def text(key: str) -> Optional[str]:
+            value = header.get(key)
+            return None if value is None else clean_text(str(value))
+
+        variables = [v for v in (header.get("variables") or [])[:500]
+                     if isinstance(v, dict) and isinstance(v.get("name"), str)]
         self._last_vars = [v["name"] for v in variables]
-        final = header.get("final")
+        duration = header.get("duration")
         return BlockResult(
-            error=header.get("error"), traceback=clean_text(header.get("traceback") or ""),
-            final=None if final is None else clean_text(final),
-            final_source=header.get("final_source"),
-            variables=variables, duration=header.get("duration", 0.0),
+            error=text("error"), traceback=text("traceback") or "", final=text("final"),
+            final_source=text("final_source"), variables=variables,
+            duration=float(duration) if isinstance(duration, (int, float)) else 0.0,
         )
 
     async def _answer(self, header: dict, on_query: Optional[QueryHandler]) -> None:
@@ -374,7 +602,8 @@ class ReplSession:
         if self._proc is None or self._proc.returncode is not None:
             return None
         try:
-            os.kill(self._proc.pid, signal.SIGINT)
+            if self._worker_pid is not None:
+                os.kill(self._worker_pid, signal.SIGINT)
         except ProcessLookupError:
             pass
         deadline = time.monotonic() + grace
@@ -403,12 +632,17 @@ class ReplSession:
             result.error = f"{note} (the variables it set so far are kept)"
         return result
 
+    def _how(self, code: Optional[int]) -> str:
+        if code is not None and code > 128 and self._state is not None and self._state.sandboxed:
+            code = 128 - code  # bwrap exits 128 + N for a worker killed by signal N
+        return f"exit code {code}" if code is not None and code >= 0 else (
+            f"killed by signal {-code}" if code is not None else "no exit code")
+
     async def _died(self) -> BlockResult:
         code = await self._exit_code()
         lost = self._lost_names()
-        how = f"exit code {code}" if code is not None and code >= 0 else (
-            f"killed by signal {-code}" if code is not None else "no exit code")
-        hint = " (out of memory?)" if code is not None and code < 0 else ""
+        how = self._how(code)
+        hint = " (out of memory?)" if "signal" in how else ""
         await self.restart()
         return BlockResult(
             error=f"the REPL process died ({how}){hint} and was restarted with `context` "
@@ -423,17 +657,37 @@ class ReplSession:
 
     # -- inspection ------------------------------------------------------------------------
     async def get_variable(self, name: str) -> tuple[Optional[str], Optional[str]]:
-        """(value as text, None) or (None, error)."""
+        """(value as text, None) or (None, error). A worker that dies or hangs answering is
+        restarted (context reloaded) and the error says so."""
         async with self._lock:
             await self.start()
-            await self._send({"op": "get_var", "name": name})
-            reply = await self._reply("var", timeout=30.0, name=name)
+            try:
+                await self._send({"op": "get_var", "name": name})
+                reply = await self._reply("var", timeout=30.0, name=name)
+            except (WorkerDied, asyncio.TimeoutError):
+                return None, await self._restart_after_request("reading a variable")
             if reply.get("error"):
-                return None, reply["error"]
-            return reply.get("payload", b"").decode("utf-8", "replace"), None
+                return None, str(reply["error"])
+            payload = reply.get("payload", b"")
+            return bytes(payload).decode("utf-8", "replace"), None
 
     async def variables(self) -> list:
+        """The variable summaries ([] from a worker that died or hung answering: it is
+        restarted, context reloaded)."""
         async with self._lock:
             await self.start()
-            await self._send({"op": "vars"})
-            return (await self._reply("vars", timeout=30.0)).get("variables", [])
+            try:
+                await self._send({"op": "vars"})
+                found = (await self._reply("vars", timeout=30.0)).get("variables", [])
+            except (WorkerDied, asyncio.TimeoutError):
+                await self._restart_after_request("listing variables")
+                return []
+            return [v for v in found if isinstance(v, dict) and isinstance(v.get("name"), str)] \
+                if isinstance(found, list) else []
+
+    async def _restart_after_request(self, doing: str) -> str:
+        code = self._proc.returncode if self._proc is not None else None
+        self._died_idle = f"({self._how(code)}); {self._lost_names()}"
+        await self.restart()
+        return (f"the REPL process died or hung {doing} and was restarted with `context` "
+                f"reloaded")

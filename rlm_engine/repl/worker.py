@@ -21,6 +21,9 @@ engine -> worker
   {"op": "llm_result", "qid": q, "results": [{"text": str} | {"error": str}]}
   {"op": "get_var", "name": str} -> {"op": "var", "name": str, "value": str} | {"op": "var", "error": str}
   {"op": "vars"} -> {"op": "vars", "variables": [...]}
+The memory cap (RLIMIT_AS) applies from the second request on, or from the first if that is
+not a path context: a file loaded first is decoded from its mapping before the cap, so the
+mapping and the text do not both count (the engine checks the file fits under the cap).
 SIGINT interrupts the running block (KeyboardInterrupt inside model code); between blocks
 and while a protocol message is being written it is deferred or ignored, so the stream never
 tears. EOF on the socket ends the worker; so does the death of its parent.
@@ -174,6 +177,7 @@ def _answer_state(value: Any) -> tuple:
 class Worker:
     def __init__(self, chan: Channel) -> None:
         self.chan = chan
+        self.memory_mb = 0
         self.ns: dict = {}
         self.qid = 0
         self.query_lock = threading.Lock()  # model code may call llm_query from threads
@@ -347,6 +351,8 @@ class Worker:
         except BaseException as exc:  # noqa: BLE001 - model code may raise anything
             error = traceback.format_exception_only(type(exc), exc)[-1].strip()
             tb = _user_traceback(exc)
+            if isinstance(exc, MemoryError):
+                error += self.memory_hint()
         finally:
             STATE.in_user = False
             duration = time.perf_counter() - start
@@ -362,21 +368,37 @@ class Worker:
         return {"error": error, "traceback": tb or "", "final": final, "final_source": source,
                 "variables": self.variables(), "duration": duration}
 
+    def memory_hint(self) -> str:
+        """After a MemoryError: the biggest variables, so the model can `del` them (a hog
+        left in the namespace would otherwise make every later block fail too)."""
+        try:
+            sizes = sorted(((sys.getsizeof(v), k) for k, v in list(self.ns.items())
+                            if not k.startswith("_") and k not in INJECTED), reverse=True)
+        except Exception:  # noqa: BLE001 - a model object's __sizeof__ is model code
+            return ""
+        big = [f"{k} {n / (1 << 20):,.0f} MB" for n, k in sizes[:3] if n >= 1 << 20]
+        cap = f" of the {self.memory_mb} MB cap" if self.memory_mb else ""
+        if not big:
+            return f" (the REPL's memory{cap} is used up)"
+        return f" (the REPL's memory{cap} is used up; biggest: {', '.join(big)}; `del` " \
+               f"what you no longer need)"
+
     # -- context ---------------------------------------------------------------------------
     def load_context(self, header: dict, payload: Union[bytes, bytearray]) -> dict:
         kind = header.get("kind")
         name = header.get("name", "")
+        note = ""
         if kind == "text":
             value, ckind = bytes(payload).decode("utf-8", "replace"), "string"
             del payload
         elif kind == "pickle":
             value, ckind = pickle.loads(payload), "object"
         elif kind == "path":
-            value, ckind = load_path(header["path"])
+            value, ckind, note = load_path(header["path"], self.memory_mb << 20)
         else:
             value, ckind = None, "none"
         self.ns["context"] = value
-        return context_info(value, name, ckind)
+        return context_info(value, name, ckind, note)
 
 
 def _as_text(value: Any) -> str:
@@ -417,21 +439,19 @@ def main() -> None:
     fd = int(sys.argv[1])
     memory_mb = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     _die_with_parent()
-    if memory_mb > 0:
-        try:
-            import resource
-            limit = memory_mb * 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        except Exception:
-            pass
     signal.signal(signal.SIGINT, _on_sigint)
     chan = Channel(socket.socket(fileno=fd))
     worker = Worker(chan)
+    worker.memory_mb = memory_mb
     threading.Thread(target=flusher, args=((worker.stdout, worker.stderr),), daemon=True).start()
     chan.send({"op": "ready", "pid": os.getpid()})
+    capped = memory_mb <= 0
     while True:
         header, payload = chan.recv()
         op = header.get("op")
+        first_file = op == "context" and header.get("kind") == "path"
+        if not capped and not first_file:
+            capped = _cap_memory(memory_mb)
         try:
             serve(worker, chan, op, header, payload)
         except KeyboardInterrupt:
@@ -447,6 +467,18 @@ def main() -> None:
             if reply is not None:
                 chan.send(reply)
         del payload
+        if not capped:
+            capped = _cap_memory(memory_mb)
+
+
+def _cap_memory(memory_mb: int) -> bool:
+    try:
+        import resource
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except Exception:
+        pass
+    return True
 
 
 def _done(header: dict, error: str, worker: "Worker") -> dict:

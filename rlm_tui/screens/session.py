@@ -55,6 +55,8 @@ class SessionScreen(RunView):
         self.start_demo = demo  # `rlm-tui demo`: run it once the model is found
         self.demos: dict = {}  # run index -> the Demo it runs
         self._said: set[tuple[int, str]] = set()  # (run, trajectory error) already shown
+        self.sandbox_label = ""  # "sandboxed" / "unsandboxed", once known (check_sandbox)
+        self.sandbox_warning = ""  # why not sandboxed and how to enable it, if not asked for
 
     @property
     def runs(self) -> list:
@@ -74,6 +76,7 @@ class SessionScreen(RunView):
         if not self.session.runs:
             self.conversation.mount(Welcome())
         self.refresh_header()
+        self.run_worker(self.check_sandbox(), group="sandbox")
         self.set_interval(0.5, self.refresh_status)
         self.query_one("#prompt", Input).focus()
         if self.probe_backend:
@@ -94,7 +97,8 @@ class SessionScreen(RunView):
         for card in self.query(Welcome):
             card.update_state(model=self.session.rlm.model, backend=self.backend_name(),
                               state=self.model_state,
-                              context=self.session.context_label())
+                              context=self.session.context_label(),
+                              sandbox=self.sandbox_warning)
 
     def refresh_header(self) -> None:
         s = self.session.settings
@@ -117,8 +121,23 @@ class SessionScreen(RunView):
             what = ("ready", "green")
         rec = self.session.rlm.recursive_model
         model = self.session.rlm.model + ("" if rec == self.session.rlm.model else f" → {rec}")
-        return [("", what[0], what[1]), ("model", model, "bold"),
-                ("context", self.session.context_label(), "")]
+        fields = [("", what[0], what[1]), ("model", model, "bold"),
+                  ("context", self.session.context_label(), "")]
+        if self.sandbox_label:  # where model code runs (rlm_engine/repl/sandbox.py)
+            fields.append(("", self.sandbox_label,
+                           "green" if self.sandbox_label.startswith("sandboxed") else "yellow"))
+        return fields
+
+    async def check_sandbox(self) -> None:
+        """Show whether model code is sandboxed; a fallback the user did not ask for gets a
+        one-line warning saying how to enable the sandbox (bwrap is probed once, off-loop)."""
+        repl = self.session.repl
+        state = await asyncio.to_thread(lambda: repl.sandbox_state)
+        self.sandbox_label = state.label
+        if not state.sandboxed and repl.sandbox.mode != "off":
+            self.sandbox_warning = state.detail
+            self.notify(state.detail, severity="warning", timeout=10)
+        self.refresh_header()  # the header field, and the welcome card's warning
 
     def refresh_status(self) -> None:
         run = self.session.current
@@ -166,7 +185,7 @@ class SessionScreen(RunView):
     async def load_context(self, path: Path) -> None:
         self.set_status(f"loading {path} …", "yellow")
         try:
-            await self.session.load_context(path)
+            info = await self.session.load_context(path)
         except RLMError as exc:
             self.notify(str(exc), severity="error", timeout=8)
         except Exception as exc:  # noqa: BLE001 - the screen handles its own errors
@@ -174,6 +193,8 @@ class SessionScreen(RunView):
                         f"(/clear starts a fresh REPL)", severity="error", timeout=8)
         else:
             self.notify(f"context: {self.session.context_label()}")
+            if info.note:
+                self.notify(info.note, severity="warning", timeout=8)
         self.refresh_header()
         self.refresh_status()
         self.refresh_welcome()

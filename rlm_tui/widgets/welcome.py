@@ -22,10 +22,12 @@ class Welcome(Static):
         self.backend = ""
         self.state: Optional[str] = None  # None: checking; "": found; else the problem
         self.context = "none"
+        self.sandbox = ""  # set when model code runs unsandboxed without being asked to
 
     def update_state(self, *, model: str, backend: str, state: Optional[str],
-                     context: str) -> None:
+                     context: str, sandbox: str = "") -> None:
         self.model, self.backend, self.state, self.context = model, backend, state, context
+        self.sandbox = sandbox
         self.update(self.card())
 
     def card(self) -> Group:
@@ -53,6 +55,8 @@ class Welcome(Static):
         else:
             ctx = Text(self.context)
         t.add_row("Context", ctx)
+        if self.sandbox:
+            t.add_row("Sandbox", Text(self.sandbox, style="yellow"))
         t.add_row("Try", Text.assemble(("F2", "bold cyan"), " an example run · ",
                                        ("F3", "bold cyan"), " live demo: find a number in "
                                        "10,000 lines with your model"))

@@ -328,12 +328,16 @@ class Run:
             self.emit(ev.FeedbackSent(iteration=iteration, text=text))
         await self._last_chance(cfg.max_iterations + 1, messages, repl)
 
+    def _sandbox_label(self) -> str:
+        """Recorded with the settings: whether model code ran sandboxed."""
+        return self._repl.sandbox_state.label if self._repl is not None else ""
+
     def _emit_started(self, info: ev.ContextInfo, system: str) -> None:
         cfg = self.config
         self.emit(ev.RunStarted(prompt=self.prompt, model=self.root_client.label,
                   recursive_model=self.clients.recursive.label, max_iterations=cfg.max_iterations,
                   context=info, system_prompt=system, started_at=time.time(),
-                  settings={**cfg.recorded(), "sandbox": repl.sandbox_state.label},
+                  settings={**cfg.recorded(), "sandbox": self._sandbox_label()},
                   parent_run_id=self.parent.run_id if self.parent else ""))
 
     async def _last_chance(self, iteration: int, messages: list[dict],

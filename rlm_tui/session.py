@@ -36,10 +36,18 @@ def settings_from_args(args: Namespace) -> RunConfig:
                      max_iterations=args.max_iterations, num_ctx=args.num_ctx,
                      temperature=args.temperature, think=args.think,
                      max_tokens=args.max_tokens, max_timeout=args.max_timeout, **limits,
-                     sandbox=SandboxConfig.from_env().with_flags(
-                         no_sandbox=getattr(args, "no_sandbox", False),
-                         network=getattr(args, "sandbox_network", False),
-                         binds=getattr(args, "sandbox_bind", None) or ()))
+                     sandbox=sandbox_from_args(args))
+
+
+def sandbox_from_args(args: Namespace) -> Optional[SandboxConfig]:
+    """The sandbox flags on top of the environment's settings; None (the environment's, read
+    when a worker starts) when no flag was given."""
+    flags = {"no_sandbox": getattr(args, "no_sandbox", False),
+             "network": getattr(args, "sandbox_network", False),
+             "binds": getattr(args, "sandbox_bind", None) or ()}
+    if not any(flags.values()):
+        return None
+    return SandboxConfig.from_env().with_flags(**flags)
 
 
 def human_size(n: float) -> str:

@@ -70,7 +70,7 @@ def load_path(path: str, limit: int = 0) -> tuple[Any, str, str]:
     if lower.endswith(".json"):
         with open(path, "rb") as fh:
             return json.load(fh), "json", ""
-    if lower.endswith(".jsonl") or lower.endswith(".ndjson"):
+    if lower.endswith((".jsonl", ".ndjson")):
         with open(path, encoding="utf-8", errors="replace") as fh:
             return [json.loads(line) for line in fh if line.strip()], "jsonl", ""
     if lower.endswith(".csv"):
@@ -95,7 +95,7 @@ def read_text(path: str) -> str:
             return fh.read().decode("utf-8", "replace")
 
 
-def context_info(value, name: str, kind: str, note: str = "") -> dict:
+def context_info(value: Any, name: str, kind: str, note: str = "") -> dict:
     info = {"type": type(value).__name__, "chars": 0, "lines": 0, "items": None,
             "preview": "", "name": name, "kind": kind, "note": note}
     if isinstance(value, str):

@@ -32,11 +32,11 @@ PR_SET_NO_NEW_PRIVS = 38
 CAP_VERSION_3 = 0x20080522
 
 
-def _libc():
+def _libc() -> ctypes.CDLL:
     return ctypes.CDLL(None, use_errno=True)
 
 
-def drop_capabilities(libc) -> None:
+def drop_capabilities(libc: ctypes.CDLL) -> None:
     for cap in range(64):
         libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)  # fails harmlessly past the last cap
     header = (ctypes.c_uint32 * 2)(CAP_VERSION_3, 0)

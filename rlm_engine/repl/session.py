@@ -36,6 +36,7 @@ from typing import Any, Awaitable, Callable, Optional
 from ..config import RunConfig
 from ..errors import ReplError, WorkerDied
 from . import sandbox as sb
+from .supervisor import children
 
 WORKER_PATH = str(Path(__file__).with_name("worker.py"))
 SUPERVISOR_PATH = str(Path(__file__).with_name("supervisor.py"))
@@ -91,29 +92,6 @@ def load_timeout(source: ContextSource) -> float:
     return round(30.0 + size / 20e6)
 
 
-def _children(pid: int) -> list[int]:
-    """`pid`'s children, from /proc/PID/task/*/children, or (kernels built without it) from
-    every process's parent in /proc/*/stat."""
-    out: list[int] = []
-    try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{tid}/children") as fh:
-                out += [int(k) for k in fh.read().split()]
-        return out
-    except FileNotFoundError:
-        pass
-    except (OSError, ValueError):
-        return out
-    for entry in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{entry}/stat") as fh:
-                if int(fh.read().rsplit(")", 1)[1].split()[1]) == pid:
-                    out.append(int(entry))
-        except (OSError, ValueError, IndexError):
-            pass
-    return out
-
-
 def _discard_process(spawn: "asyncio.Future") -> None:
     """A worker process whose starter was cancelled: kill it and all it started."""
     if spawn.cancelled() or spawn.exception() is not None:
@@ -142,7 +120,7 @@ def _find_worker(top: int, ns_pid: int) -> Optional[int]:
         except (OSError, ValueError):
             pass
         if depth < 3:
-            todo += [(k, depth + 1) for k in _children(pid)]
+            todo += [(k, depth + 1) for k in children(pid)]
     return None
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import asynccontextmanager
 
 from fake_llm_server import Reply
 from app_helpers import ask, make_app, notifications, run_to_end, settle, until
@@ -27,6 +28,19 @@ TWO_STEPS = [
 def script_two_steps(fake):
     fake.script("root", list(TWO_STEPS))
     fake.script("sub", [Reply(text="a tiny summary", prompt_tokens=5, completion_tokens=3)])
+
+
+@asynccontextmanager
+async def after_two_steps(ollama, tmp_path):
+    """The app (and its pilot) once the two-step run over a small context file has finished:
+    where the stepping tests start."""
+    script_two_steps(ollama.fake)
+    (tmp_path / "c.txt").write_text("alpha beta gamma")
+    app = make_app(recursive="sub", context=tmp_path / "c.txt")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(pilot, lambda: app.session.context_info is not None)
+        await run_to_end(pilot, "q")
+        yield app, pilot
 
 
 def usage_text(app) -> str:
@@ -67,12 +81,7 @@ async def test_a_query_runs_end_to_end_and_every_pane_shows_its_part(ollama, tmp
 
 
 async def test_stepping_back_shows_an_earlier_iterations_state(ollama, tmp_path):
-    script_two_steps(ollama.fake)
-    (tmp_path / "c.txt").write_text("alpha beta gamma")
-    app = make_app(recursive="sub", context=tmp_path / "c.txt")
-    async with app.run_test(size=(160, 48)) as pilot:
-        await until(pilot, lambda: app.session.context_info is not None)
-        await run_to_end(pilot, "q")
+    async with after_two_steps(ollama, tmp_path) as (app, pilot):
         assert app.screen.query_one(BlockView).error is None
         screen = app.screen
         await pilot.press("ctrl+t", "left", "left")

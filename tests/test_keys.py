@@ -4,19 +4,14 @@ prompt history gives back exactly what was typed."""
 
 from __future__ import annotations
 
-from app_helpers import make_app, run_to_end, until
-from test_app import script_two_steps
+from app_helpers import make_app
+from test_app import after_two_steps
 from rlm_tui.widgets.prompt import PromptInput, escape_line, unescape_line
 from rlm_tui.widgets.timeline import Timeline
 
 
 async def test_brackets_step_from_an_empty_input_and_type_otherwise(ollama, tmp_path):
-    script_two_steps(ollama.fake)
-    (tmp_path / "c.txt").write_text("alpha beta gamma")
-    app = make_app(recursive="sub", context=tmp_path / "c.txt")
-    async with app.run_test(size=(160, 48)) as pilot:
-        await until(pilot, lambda: app.session.context_info is not None)
-        await run_to_end(pilot, "q")
+    async with after_two_steps(ollama, tmp_path) as (app, pilot):
         prompt = app.screen.query_one(PromptInput)
         assert app.focused is prompt and prompt.value == ""
         await pilot.press("left_square_bracket")
@@ -30,12 +25,7 @@ async def test_brackets_step_from_an_empty_input_and_type_otherwise(ollama, tmp_
 
 
 async def test_alt_arrows_step_from_anywhere_and_ctrl_l_returns_to_the_input(ollama, tmp_path):
-    script_two_steps(ollama.fake)
-    (tmp_path / "c.txt").write_text("alpha beta gamma")
-    app = make_app(recursive="sub", context=tmp_path / "c.txt")
-    async with app.run_test(size=(160, 48)) as pilot:
-        await until(pilot, lambda: app.session.context_info is not None)
-        await run_to_end(pilot, "q")
+    async with after_two_steps(ollama, tmp_path) as (app, pilot):
         prompt = app.screen.query_one(PromptInput)
         prompt.value = "half-typed"
         await pilot.press("alt+left")

@@ -35,6 +35,7 @@ from .trajectory import TrajectoryWriter
 from .usage import Usage
 
 if TYPE_CHECKING:
+    from .fork import Fork
     from .rlm import RLM
 
 
@@ -51,8 +52,10 @@ class Run(BlocksMixin, SubCallsMixin):
     runs by SubCallsMixin (subcalls.py)."""
 
     def __init__(self, rlm: "RLM", prompt: str, context: Optional[ContextSource],
-                 repl: Optional[ReplSession] = None, *, parent: Optional["Run"] = None) -> None:
+                 repl: Optional[ReplSession] = None, *, parent: Optional["Run"] = None,
+                 fork: Optional["Fork"] = None) -> None:
         self.rlm = rlm
+        self.fork = fork  # a fork of a recorded run: rebuilt up to its fork point (fork.py)
         self.prompt = prompt
         self.run_id = uuid.uuid4().hex[:12]
         self.parent = parent
@@ -101,8 +104,8 @@ class Run(BlocksMixin, SubCallsMixin):
         return self.rlm.recursive_client.label
 
     @property
-    def max_iterations(self) -> int:
-        return self.rlm.max_iterations
+    def max_iterations(self) -> int:  # a fork's inherited turns come on top
+        return self.rlm.max_iterations + (self.fork.extra if self.fork else 0)
 
     @property
     def elapsed(self) -> float:
@@ -261,12 +264,20 @@ class Run(BlocksMixin, SubCallsMixin):
         messages = [{"role": "system", "content": system},
                     {"role": "user", "content": prompts.first_message(self.prompt)}]
         self.emit(ev.RunStarted, prompt=self.prompt, model=self.root_client.label,
-                  recursive_model=rlm.recursive_client.label, max_iterations=rlm.max_iterations,
+                  recursive_model=rlm.recursive_client.label, max_iterations=self.max_iterations,
                   context=info, system_prompt=system, started_at=time.time(),
                   settings=rlm.settings(),
-                  parent_run_id=self.parent.run_id if self.parent else "")
+                  parent_run_id=self.parent.run_id if self.parent else "",
+                  context_path=(self._context.path or "") if self._context else "",
+                  **(self.fork.started_fields() if self.fork else {}))
+        first = 1
+        if self.fork is not None:  # replay the parent's iterations, then go on from there
+            restored = await self.fork.restore(self, messages)
+            if restored is None:
+                return
+            first = restored
         nudged = False
-        for iteration in range(1, rlm.max_iterations + 1):
+        for iteration in range(first, first + rlm.max_iterations):
             self.emit(ev.IterationStarted, iteration=iteration)
             reply = await self._reply(iteration, messages)
             messages.append({"role": "assistant", "content": reply})
@@ -291,7 +302,7 @@ class Run(BlocksMixin, SubCallsMixin):
             self._check_limit()
             messages.append({"role": "user", "content": text})
             self.emit(ev.FeedbackSent, iteration=iteration, text=text)
-        await self._last_chance(rlm.max_iterations + 1, messages)
+        await self._last_chance(first + rlm.max_iterations, messages)
 
     async def _last_chance(self, iteration: int, messages: list[dict]) -> None:
         messages.append({"role": "user", "content": prompts.LAST_CHANCE})

@@ -125,6 +125,8 @@ class RunState:
         self.total_time = 0.0
         self.last_t = 0.0
         self.finished = False  # RunFinished seen
+        self.inherited = 0  # a fork's iterations taken over from its parent (1..inherited)
+        self.divergence: Optional[ev.ForkDiverged] = None
 
     # -- queries ---------------------------------------------------------------------------
     @property
@@ -236,6 +238,13 @@ class RunState:
             rec.answer, rec.usage, rec.duration = e.answer, e.usage, e.duration
             rec.error, rec.done = e.error, True
         self._count(e.model, e.usage, e.duration)
+
+    def _on_fork_restored(self, e: ev.ForkRestored) -> None:
+        self.inherited = e.iteration
+
+    def _on_fork_diverged(self, e: ev.ForkDiverged) -> None:
+        if self.divergence is None:
+            self.divergence = e
 
     def _on_final_answer(self, e: ev.FinalAnswer) -> None:
         self.answer, self.answer_source, self.status = e.answer, e.source, "completed"

@@ -21,6 +21,8 @@ from .usage import Usage
 
 class SubCallsMixin:
     async def _subcalls(self, iteration: int, index: int, request: dict) -> list:
+        if self.fork is not None and self.fork.replaying:  # answered from the recording
+            return self.fork.serve(self, iteration, index, request)
         prompts_ = [str(p) for p in request.get("prompts", [])]
         model = request.get("model")
         if request.get("kind") == "rlm" and self.depth + 1 < self.rlm.max_depth:

@@ -1,0 +1,145 @@
+"""Forking a recorded run (rlm_engine/fork.py) against the loopback fake server: the REPL is
+rebuilt without calling any model, the conversation is the parent's, the new part is live,
+and a block whose output cannot be reproduced is reported, not silently passed over."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import collect, make_rlm, of
+from rlm_engine import events as ev
+from rlm_engine.fork import EDIT_MODEL, ForkError, ForkOptions, start_fork
+from rlm_engine.replay import RecordedRun
+from rlm_engine.trajectory import load_trajectory
+
+PARENT = [
+    "Look first.\n```repl\nx = len(context)\nprint('chars', x)\n```\n",
+    "Ask the sub model.\n```repl\ny = llm_query('what is ' + str(x))\nprint(y)\n```\n",
+    "Both at once.\n```repl\nz = llm_query_batched(['a', 'b'])\nprint(z)\n```\n"
+    "```repl\nw = [s.upper() for s in z]\nprint(w)\n```\n",
+    "```repl\nresult = f'{x}-{y}-{w}'\nFINAL_VAR(result)\n```\n",
+]
+
+
+async def record_parent(ollama, replies=PARENT, context="hello world"):
+    ollama.fake.script("root", list(replies))
+    ollama.fake.script("sub", lambda msgs: "sub says " + msgs[-1]["content"])
+    result, events = await collect(make_rlm(ollama, sub="sub"), "the question", context)
+    assert result.status == "completed", result.error
+    return RecordedRun.load(result.trajectory_path), events
+
+
+def last_vars(events, iteration_max):
+    """The variables after the last block of iterations 1..iteration_max of the root run."""
+    root = events[0].run_id
+    done = [e for e in of(events, ev.CodeBlockFinished)
+            if e.run_id == root and e.iteration <= iteration_max]
+    return done[-1].variables if done else ()
+
+
+@pytest.mark.parametrize("at", [0, 1, 2, 3, 4])
+async def test_fork_at_each_iteration_rebuilds_without_calling_models(ollama, at):
+    parent, parent_events = await record_parent(ollama)
+    parent_requests = [r for r in ollama.fake.requests if r.get("model") == "root"]
+    assert len(parent_requests) == 4
+    before = len(ollama.fake.requests)
+    ollama.fake.script("root2", ["FINAL(forked)"])
+    rlm = make_rlm(ollama, root="root2", sub="sub")
+    run = start_fork(rlm, parent, ForkOptions(at=at), context="hello world")
+    events = [e async for e in run]
+    await rlm.aclose()
+    result = run.result
+    assert result.status == "completed", result.error
+    assert result.answer == "forked"
+    new = ollama.fake.requests[before:]
+    # no sub-call and no root call for the replayed part: one live call to the new model
+    assert [r["model"] for r in new] == ["root2"]
+    # the live call sees the parent's conversation up to the fork point
+    if at < 4:
+        assert new[0]["body"]["messages"] == parent_requests[at]["body"]["messages"]
+    # the rebuilt REPL holds what the parent's did at that point
+    assert last_vars(events, at) == last_vars(parent_events, at)
+    restored = of(events, ev.ForkRestored)
+    assert len(restored) == 1 and restored[0].iteration == at and not restored[0].diverged
+    started = events[0]
+    assert isinstance(started, ev.RunStarted)
+    assert started.forked_from == parent.state.run_id and started.fork_at == at
+    assert started.fork_file == str(parent.path)
+    # served sub-calls are in the fork's record with the recorded answers
+    served = [s for it in result.iteration_log[:at] for b in it.blocks for s in b.sub_calls]
+    want = [s for it in parent.state.iterations[:at] for b in it.blocks for s in b.sub_calls]
+    assert [s.answer for s in served] == [s.answer for s in want]
+    # and the file says it all in its first lines; it loads back as a run with its fork point
+    traj = load_trajectory(result.trajectory_path)
+    assert traj.events[0].forked_from == parent.state.run_id
+    again = RecordedRun.load(result.trajectory_path)
+    assert again.state.inherited == at
+    assert [it.response for it in again.state.iterations[:at]] == \
+        [it.response for it in parent.state.iterations[:at]]
+
+
+async def test_a_block_printing_the_clock_is_a_divergence(ollama):
+    replies = ["```repl\nimport time\nt = time.time_ns()\nprint(t)\n```\n", "FINAL(done)"]
+    parent, _ = await record_parent(ollama, replies)
+    before = len(ollama.fake.requests)
+    ollama.fake.script("root2", ["FINAL(should not be asked)"])
+    rlm = make_rlm(ollama, root="root2")
+    run = start_fork(rlm, parent, ForkOptions(at=1), context="hello world")
+    events = [e async for e in run]
+    await rlm.aclose()
+    assert run.result.status == "failed" and run.result.reason == "diverged"
+    (d,) = of(events, ev.ForkDiverged)
+    assert (d.iteration, d.index) == (1, 0)
+    assert "output differs" in d.what and d.diff.startswith("--- recorded")
+    assert "iteration 1, block 1" in run.result.error
+    assert len(ollama.fake.requests) == before  # it stopped before asking any model
+
+
+async def test_keep_going_reports_the_divergence_and_goes_on(ollama):
+    replies = ["```repl\nimport random\nr = random.random()\nprint(r)\n```\n", "FINAL(done)"]
+    parent, _ = await record_parent(ollama, replies)
+    ollama.fake.script("root2", ["FINAL(went on)"])
+    rlm = make_rlm(ollama, root="root2")
+    run = start_fork(rlm, parent, ForkOptions(at=1, keep_going=True), context="hello world")
+    events = [e async for e in run]
+    await rlm.aclose()
+    assert run.result.answer == "went on"
+    assert len(of(events, ev.ForkDiverged)) == 1
+    assert of(events, ev.ForkRestored)[0].diverged
+
+
+async def test_a_changed_context_is_a_divergence(ollama):
+    parent, _ = await record_parent(ollama)
+    rlm = make_rlm(ollama, root="root2")
+    run = start_fork(rlm, parent, ForkOptions(at=2), context="another text, longer")
+    events = [e async for e in run]
+    await rlm.aclose()
+    assert run.result.reason == "diverged"
+    assert of(events, ev.ForkDiverged)[0].index == -1
+
+
+async def test_instruction_and_edited_block_go_first(ollama):
+    parent, _ = await record_parent(ollama)
+    before = len(ollama.fake.requests)
+    ollama.fake.script("root2", ["FINAL(ok)"])
+    rlm = make_rlm(ollama, root="root2", sub="sub")
+    options = ForkOptions(at=2, instruction="Count the words instead.",
+                          code="q = llm_query('live one')\nprint(q, x)")
+    run = start_fork(rlm, parent, options, context="hello world")
+    events = [e async for e in run]
+    await rlm.aclose()
+    assert run.result.answer == "ok"
+    new = ollama.fake.requests[before:]
+    assert [r["model"] for r in new] == ["sub", "root2"]  # the edited block's call is live
+    msgs = new[1]["body"]["messages"]
+    assert msgs[-2]["content"].startswith("```repl\nq = llm_query('live one')")
+    assert "sub says live one 11" in msgs[-1]["content"]
+    assert msgs[-1]["content"].endswith("A note from the user: Count the words instead.")
+    assert [e.model for e in of(events, ev.ReplyFinished)][2] == EDIT_MODEL
+    assert events[0].max_iterations == 3 + 15
+
+
+async def test_fork_point_out_of_range_is_one_line(ollama):
+    parent, _ = await record_parent(ollama)
+    with pytest.raises(ForkError, match="use 0 to 4"):
+        start_fork(make_rlm(ollama), parent, ForkOptions(at=9), context="x")

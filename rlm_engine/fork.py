@@ -246,15 +246,17 @@ class Fork:
         now = run.state.block(iteration, recorded.index)
         if self._pending is not None:
             return
-        if self._from_rlms:  # their stderr holds tracebacks in their own format
+        if self._from_rlms:  # no error field: a failed block's error ends its stderr
             stdout, stderr = self._streams.get((iteration, recorded.index), ("", ""))
-            if bool(stderr.strip()) != bool(error):
-                self._pending = Divergence(iteration, recorded.index, "it failed now: "
-                                           f"{error}" if error else "it failed in the recording "
-                                           "but not now")
-            elif not error and stdout.rstrip() != now.output.rstrip():
+            last = (stderr.strip().splitlines() or [""])[-1]
+            if error and last != error:
+                self._pending = Divergence(iteration, recorded.index, f"it failed now ({error})"
+                                           if not last else f"its error differs ({last} → "
+                                                            f"{error})")
+            elif not error and (stdout + stderr).rstrip() != now.output.rstrip():
                 self._pending = Divergence(iteration, recorded.index, "its output differs from "
-                                           "the recording", short_diff(stdout, now.output))
+                                           "the recording", short_diff(stdout + stderr,
+                                                                       now.output))
             return
         if (recorded.error or None) != (error or None):
             self._pending = Divergence(

@@ -268,7 +268,7 @@ class Run(BlocksMixin, SubCallsMixin):
                   context=info, system_prompt=system, started_at=time.time(),
                   settings=rlm.settings(),
                   parent_run_id=self.parent.run_id if self.parent else "",
-                  context_path=(self._context.path or "") if self._context else "",
+                  context_path=(self._context or self._repl.source).path or "",
                   **(self.fork.started_fields() if self.fork else {}))
         first = 1
         if self.fork is not None:  # replay the parent's iterations, then go on from there

@@ -4,6 +4,8 @@ and a block whose output cannot be reproduced is reported, not silently passed o
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from helpers import collect, make_rlm, of
@@ -143,3 +145,150 @@ async def test_fork_point_out_of_range_is_one_line(ollama):
     parent, _ = await record_parent(ollama)
     with pytest.raises(ForkError, match="use 0 to 4"):
         start_fork(make_rlm(ollama), parent, ForkOptions(at=9), context="x")
+
+
+async def test_fork_of_an_rlms_log_uses_its_context_and_reports_what_differs(ollama):
+    from pathlib import Path
+
+    fixture = Path(__file__).parent / "data" / "rlm_2026-01-31_11-05-04_1a2b3c4d.jsonl"
+    parent = RecordedRun.load(fixture)
+    ollama.fake.script("root2", ["FINAL(from here)"])
+    rlm = make_rlm(ollama, root="root2")
+    run = start_fork(rlm, parent, ForkOptions(at=1, keep_going=True))
+    events = [e async for e in run]
+    await rlm.aclose()
+    # the log's context is shorter than the one its run had: said, then it goes on
+    (d,) = of(events, ev.ForkDiverged)
+    assert (d.iteration, d.index) == (1, 0) and "48210" in d.diff
+    assert run.result.answer == "from here"
+    assert [r["model"] for r in ollama.fake.requests] == ["root2"]
+
+
+# -- export --format rlms ---------------------------------------------------------------------
+
+
+def kid(messages):
+    """A child run's root model (rlm_query) and the sub model (llm_query) in one script."""
+    if messages[0]["role"] != "system":
+        return "sub says " + messages[-1]["content"]
+    if len(messages) == 2:
+        return "```repl\nprint('kid sees', len(context))\n```\n"
+    return "FINAL(kid answer)"
+
+
+async def test_rlms_export_round_trips_through_our_importer(ollama, tmp_path):
+    from rlm_engine.rlms_log import is_rlms_log
+    from rlm_engine.rlms_writer import to_rlms
+
+    ollama.fake.script("root", [
+        "```repl\nprint('hi')\nimport sys\nprint('warn', file=sys.stderr)\n```\n",
+        "```repl\na = llm_query('one')\nb = rlm_query('dig', context=[1, 2, 3])\nprint(a, b)\n```\n",
+        "```repl\nundefined_name\n```\n",
+        "```repl\nres = a + ' / ' + b\n```\nFINAL_VAR(res)",
+    ])
+    ollama.fake.script("kid", kid)
+    result, _ = await collect(make_rlm(ollama, sub="kid", max_depth=2), "q?", "ctx text")
+    assert result.status == "completed", result.error
+    ours = RecordedRun.load(result.trajectory_path)
+    path = tmp_path / "rlm_export.jsonl"
+    path.write_text(to_rlms(ours))
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    assert [x["type"] for x in lines] == ["metadata", "run_context"] + ["iteration"] * 4
+    assert is_rlms_log(path)
+    back = RecordedRun.load(path)
+    assert back.prompt == ours.prompt and back.model == ours.model
+    assert back.state.answer == ours.state.answer == "sub says one / kid answer"
+    assert len(back.state.iterations) == len(ours.state.iterations) == 4
+    for a, b in zip(ours.state.iterations, back.state.iterations):
+        assert a.response == b.response
+        assert a.feedback == b.feedback or a.iteration == 4
+        assert [x.code for x in a.blocks] == [x.code for x in b.blocks]
+        assert [x.output for x in a.blocks] == [x.output for x in b.blocks]
+        # (their format has no error field: our importer reads any stderr as one)
+        assert [x.error for x in a.blocks if x.error] == \
+            [y.error for x, y in zip(a.blocks, b.blocks) if x.error]
+        assert [(s.model, s.answer) for x in a.blocks for s in x.sub_calls] == \
+            [(s.model, s.answer) for x in b.blocks for s in x.sub_calls]
+    # the child run is nested in its call, and comes back as a child run
+    call = lines[3]["code_blocks"][0]["result"]["rlm_calls"][1]
+    assert call["metadata"]["iterations"][0]["code_blocks"][0]["result"]["stdout"] == \
+        "kid sees 3\n"
+    kids = [e for e in back.events if isinstance(e, ev.RunStarted) and e.depth == 1]
+    assert len(kids) == 1 and kids[0].prompt == "dig"
+    # the log holds the context, so a fork of it rebuilds without a divergence
+    ollama.fake.script("root2", ["FINAL(again)"])
+    before = len(ollama.fake.requests)
+    rlm = make_rlm(ollama, root="root2")
+    run = start_fork(rlm, back, ForkOptions(at=3))
+    events = [e async for e in run]
+    await rlm.aclose()
+    assert run.result.answer == "again", run.result.error
+    assert not of(events, ev.ForkDiverged)
+    assert [r["model"] for r in ollama.fake.requests[before:]] == ["root2"]
+
+
+# -- the commands -------------------------------------------------------------------------------
+
+
+def rlm_tui(*args, env=None, stdin=None):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exe = str(Path(sys.executable).with_name("rlm-tui"))
+    return subprocess.run([exe, *args], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **(env or {})}, input=stdin)
+
+
+async def test_fork_command_goes_on_with_another_model(ollama, tmp_path):
+    ctx = tmp_path / "doc.txt"
+    ctx.write_text("hello world")
+    parent, _ = await record_parent(ollama, context=ctx)
+    assert parent.state.started.context_path == str(ctx.resolve())
+    ollama.fake.script("other", ["FINAL(other model)"])
+    before = len(ollama.fake.requests)
+    p = rlm_tui("fork", str(parent.path), "--at", "2", "-m", "other", "--json",
+                "--question", "Be brief.", env={"OLLAMA_HOST": ollama.fake.url})
+    assert p.returncode == 0, p.stderr
+    data = json.loads(p.stdout)
+    assert data["answer"] == "other model" and data["fork_at"] == 2
+    assert "rebuilt 2 iteration(s) (2 block(s) re-run, 1 sub-call(s) from the recording)" \
+        in p.stderr
+    new = ollama.fake.requests[before:]
+    assert [r["model"] for r in new] == ["other"]
+    assert new[0]["body"]["messages"][-1]["content"].endswith("A note from the user: Be brief.")
+    traj = load_trajectory(data["trajectory"])
+    assert traj.events[0].fork_file == str(parent.path) and traj.events[0].model == "other"
+    assert traj.events[0].recursive_model == "sub"  # the parent's sub model stays
+
+
+async def test_fork_command_stops_at_a_divergence_with_exit_1(ollama):
+    parent, _ = await record_parent(
+        ollama, ["```repl\nimport os\nprint(os.getpid())\n```\n", "FINAL(x)"], context=None)
+    p = rlm_tui("fork", str(parent.path), "--at", "1", env={"OLLAMA_HOST": ollama.fake.url})
+    assert p.returncode == 1
+    assert "diverged at iteration 1, block 1: its output differs" in p.stderr
+    assert "--- recorded" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_fork_command_bad_iteration_and_rlms_without_model_are_one_line():
+    from pathlib import Path
+
+    fixture = Path(__file__).parent / "data" / "rlm_2026-01-31_11-05-04_1a2b3c4d.jsonl"
+    p = rlm_tui("fork", str(fixture), "--at", "1")
+    assert p.returncode == 2 and "-m MODEL" in p.stderr and len(p.stderr.splitlines()) == 1
+    p = rlm_tui("fork", str(fixture), "--at", "99", "-m", "x")
+    assert p.returncode == 2 and "use 0 to" in p.stderr and len(p.stderr.splitlines()) == 1
+
+
+def test_export_format_rlms_command(tmp_path):
+    from pathlib import Path
+
+    fixture = Path(__file__).parent / "data" / "rlm_2026-01-31_11-05-04_1a2b3c4d.jsonl"
+    out = tmp_path / "again.jsonl"
+    p = rlm_tui("export", str(fixture), "--format", "rlms", "-o", str(out))
+    assert p.returncode == 0, p.stderr
+    a, b = RecordedRun.load(fixture), RecordedRun.load(out)
+    assert [it.response for it in a.state.iterations] == [it.response for it in b.state.iterations]
+    assert a.state.answer == b.state.answer

@@ -104,6 +104,11 @@ class ReplSession:
         self._exec_id = 0
 
     @property
+    def source(self) -> ContextSource:
+        """Where the loaded context came from (a fork finds it again through this)."""
+        return self._source
+
+    @property
     def pid(self) -> Optional[int]:
         return self._proc.pid if self._proc else None
 

@@ -201,8 +201,8 @@ class Fork:
                 run.emit(ev.FeedbackSent, iteration=it.iteration, text=text)
         finally:
             self.replaying = False
-            run.emit(ev.ForkRestored, iteration=self.at, blocks=blocks, served_calls=self.served,
-                     diverged=self.divergence is not None)
+        run.emit(ev.ForkRestored, iteration=self.at, blocks=blocks, served_calls=self.served,
+                 diverged=self.divergence is not None)
         if not self.options.code.strip():
             return self.at + 1
         return await self._run_edit(run, messages)
@@ -286,8 +286,9 @@ class Fork:
         if not self.options.keep_going:
             from .loop import _Stop  # the loop's way to end a run with a reason
 
-            raise _Stop("diverged", d.message() + " (fork again with keep-going to go on "
-                                                  "anyway)")
+            raise _Stop("diverged", d.message() + " (to go on anyway, fork again with "
+                                                  "--keep-going, or tick “go on past a "
+                                                  "divergence”)")
 
 
 def _ctx(info: ev.ContextInfo) -> str:

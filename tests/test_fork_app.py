@@ -1,0 +1,95 @@
+"""The fork action in the app: from the timeline of the live session and from a replay, the
+dialog, the fork running live with its inherited steps dimmed, and forks under their parent
+in the history."""
+
+from __future__ import annotations
+
+from app_helpers import make_app, notifications, run_to_end, settle, until
+from fake_llm_server import Reply
+from rlm_engine.history import list_history
+from rlm_engine.replay import RecordedRun
+from rlm_tui.screens.fork_dialog import ForkDialog
+from rlm_tui.screens.history import HistoryScreen
+from rlm_tui.screens.replay import ReplayScreen
+from rlm_tui.screens.session import SessionScreen
+from rlm_tui.widgets.conversation import Notice
+from rlm_tui.widgets.timeline import Timeline
+
+STEPS = [
+    Reply(text="```repl\na = 1\nprint('one')\n```\n"),
+    Reply(text="```repl\nb = a + 1\nc = llm_query('x')\nprint('two', b, c)\n```\n"),
+    Reply(text="FINAL(done: 2)"),
+]
+
+
+async def fork_from(pilot, model: str, note: str = "") -> None:
+    await pilot.press("ctrl+f")
+    await until(pilot, lambda: isinstance(pilot.app.screen, ForkDialog))
+    dialog = pilot.app.screen
+    dialog.query_one("#fork-model").value = model
+    dialog.query_one("#fork-note").value = note
+    await pilot.press("ctrl+s")
+    await until(pilot, lambda: isinstance(pilot.app.screen, SessionScreen)
+                and len(pilot.app.session.runs) == 2 and pilot.app.session.current.done)
+    await settle(pilot)
+
+
+async def test_fork_here_from_the_timeline_goes_on_live_with_another_model(ollama):
+    ollama.fake.script("root", list(STEPS))
+    ollama.fake.script("sub", ["sub answer"])
+    app = make_app("root", "sub")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await run_to_end(pilot, "count")
+        screen = app.screen
+        screen.query_one(Timeline).select((0, 2))
+        await until(pilot, lambda: screen.selected == (0, 2))
+        before = len(ollama.fake.requests)
+        ollama.fake.script("root2", ["FINAL(forked answer)"])
+        await fork_from(pilot, "root2", "Say it in words.")
+        fork = app.session.current
+        assert fork.result.answer == "forked answer", fork.result.error
+        new = ollama.fake.requests[before:]
+        assert [r["model"] for r in new] == ["root2"]
+        assert new[0]["body"]["messages"][-1]["content"].endswith("Say it in words.")
+        timeline = screen.query_one(Timeline)
+        assert timeline.inherited == {1: 2}
+        assert (1, 1) in timeline.steps and (1, 3) in timeline.steps
+        cells = str(timeline.content)
+        assert "dim @click=select(1,2)" in cells and "dim @click=select(1,3)" not in cells
+        assert "dim @click=select(0,2)" not in cells
+        assert any("forked here: iterations 1–2" in n.text for n in screen.query(Notice))
+        # the history lists the fork under its parent
+        entries = list_history()
+        assert [e.depth for e in entries] == [0, 1]
+        assert entries[1].forked_from == entries[0].run_id and entries[1].fork_at == 2
+        app.push_screen(HistoryScreen())
+        await until(pilot, lambda: isinstance(app.screen, HistoryScreen))
+        await pilot.pause()
+        table = app.screen.query_one("#history-table")
+        assert str(table.get_row_at(1)[1]) == "↳ fork@2"
+
+
+async def test_fork_here_from_a_replay_opens_the_fork_in_the_session(ollama):
+    ollama.fake.script("root", list(STEPS))
+    ollama.fake.script("sub", ["sub answer"])
+    app = make_app("root", "sub")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await run_to_end(pilot, "count")
+        path = app.session.current.trajectory_path
+        app.push_screen(ReplayScreen(RecordedRun.load(path)))
+        await until(pilot, lambda: isinstance(app.screen, ReplayScreen))
+        await pilot.pause()
+        app.screen.query_one(Timeline).select((0, 1))
+        await until(pilot, lambda: app.screen.selected == (0, 1))
+        ollama.fake.script("root", ["FINAL(from the replay)"])
+        await fork_from(pilot, "root")
+        assert app.session.current.result.answer == "from the replay"
+        assert app.screen.query_one(Timeline).inherited == {1: 1}
+
+
+async def test_fork_with_no_run_says_so(ollama):
+    app = make_app("root")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("ctrl+f")
+        await until(pilot, lambda: any("no run to fork" in n for n in notifications(app)))
+        assert not isinstance(app.screen, ForkDialog)

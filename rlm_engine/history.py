@@ -111,7 +111,7 @@ def _run_entry(path: Path) -> Optional[HistoryEntry]:
                         iterations, tokens, " ".join(str(outcome).split()),
                         run_id=str(start.get("run_id") or ""),
                         forked_from=str(start.get("forked_from") or ""),
-                        fork_at=int(start.get("fork_at") or 0))
+                        fork_at=start["fork_at"] if isinstance(start.get("fork_at"), int) else 0)
 
 
 def _bench_entry(path: Path) -> Optional[HistoryEntry]:

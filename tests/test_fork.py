@@ -292,3 +292,50 @@ def test_export_format_rlms_command(tmp_path):
     a, b = RecordedRun.load(fixture), RecordedRun.load(out)
     assert [it.response for it in a.state.iterations] == [it.response for it in b.state.iterations]
     assert a.state.answer == b.state.answer
+
+
+async def test_fork_of_a_run_with_a_child_run_serves_the_childs_answer(ollama):
+    replies = ["```repl\nk = rlm_query('dig', context=[1, 2, 3])\nprint(k)\n```\n",
+               "FINAL(parent done)"]
+    ollama.fake.script("root", list(replies))
+    ollama.fake.script("kid", kid)
+    result, _ = await collect(make_rlm(ollama, sub="kid", max_depth=2), "q", "ctx")
+    parent = RecordedRun.load(result.trajectory_path)
+    before = len(ollama.fake.requests)
+    ollama.fake.script("root2", ["```repl\nprint(k)\n```\n", "FINAL(ok)"])
+    rlm = make_rlm(ollama, root="root2", sub="kid", max_depth=2)
+    run = start_fork(rlm, parent, ForkOptions(at=1), context="ctx")
+    events = [e async for e in run]
+    await rlm.aclose()
+    assert run.result.answer == "ok", run.result.error
+    assert [r["model"] for r in ollama.fake.requests[before:]] == ["root2", "root2"]
+    assert not of(events, ev.ForkDiverged)
+    out = [e.text for e in of(events, ev.CodeOutput) if e.iteration == 2]
+    assert out == ["kid answer\n"]
+    # the served call has no child run under it, and the fork's file holds no depth-1 events
+    assert all(e.depth == 0 for e in events)
+
+
+def test_history_nests_forks_and_survives_odd_fork_fields(tmp_path):
+    import json as _json
+
+    from rlm_engine.history import list_history
+
+    root = tmp_path / "d"
+    (root / "trajectories").mkdir(parents=True)
+
+    def write(name, run_id, when, **extra):
+        start = {"type": "run_started", "run_id": run_id, "depth": 0, "prompt": name,
+                 "model": "m", "recursive_model": "m", "max_iterations": 3,
+                 "started_at": when, **extra}
+        (root / "trajectories" / f"{name}.jsonl").write_text(_json.dumps(start) + "\n")
+
+    write("parent", "p1", 100.0)
+    write("other", "o1", 300.0)
+    write("fork", "f1", 200.0, forked_from="p1", fork_at=2)
+    write("forkfork", "f2", 400.0, forked_from="f1", fork_at=1)
+    write("orphan", "x1", 250.0, forked_from="gone", fork_at="three")
+    entries = list_history(root)
+    assert [(e.prompt, e.depth) for e in entries] == [
+        ("other", 0), ("orphan", 0), ("parent", 0), ("fork", 1), ("forkfork", 2)]
+    assert entries[1].fork_at == 0

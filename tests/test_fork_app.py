@@ -93,3 +93,23 @@ async def test_fork_with_no_run_says_so(ollama):
         await pilot.press("ctrl+f")
         await until(pilot, lambda: any("no run to fork" in n for n in notifications(app)))
         assert not isinstance(app.screen, ForkDialog)
+
+
+async def test_the_palette_offers_fork_here_and_it_opens_the_dialog(ollama):
+    ollama.fake.script("root", list(STEPS))
+    ollama.fake.script("sub", ["sub answer"])
+    app = make_app("root", "sub")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await run_to_end(pilot, "count")
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        assert "Fork here…" in commands
+        commands["Fork here…"].callback()
+        await until(pilot, lambda: isinstance(app.screen, ForkDialog))
+        dialog = app.screen
+        assert dialog.at == 3 and dialog.query_one("#fork-model").value == "root"
+        await pilot.press("ctrl+l")  # iteration 3 ran no code: said, nothing filled
+        await pilot.pause()
+        assert dialog.query_one("#fork-code").text == ""
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, SessionScreen))
+        assert len(app.session.runs) == 1

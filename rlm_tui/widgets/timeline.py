@@ -42,7 +42,7 @@ class Timeline(Static, can_focus=True):
             self._redraw_soon()
 
     def inherit(self, run: int, upto: int) -> None:
-        self.inherited[run] = upto
+        self.inherited[run] = upto if isinstance(upto, int) else 0  # a file may hold anything
         self._redraw_soon()
 
     def mark(self, step: Step, status: str) -> None:

@@ -121,6 +121,10 @@ class Fork:
         if not 0 <= options.at <= done:
             raise ForkError(f"cannot fork at iteration {options.at}: the run has {done} "
                             f"iteration(s) (use 0 to {done})")
+        for it in st.iterations[:options.at]:
+            if any(not b.done for b in it.blocks):
+                raise ForkError(f"iteration {it.iteration} did not finish in the recording: "
+                                f"fork at {it.iteration - 1} or earlier")
         self.parent = parent
         self.options = options
         self.at = options.at

@@ -127,6 +127,7 @@ class RunState:
         self.finished = False  # RunFinished seen
         self.inherited = 0  # a fork's iterations taken over from its parent (1..inherited)
         self.divergence: Optional[ev.ForkDiverged] = None
+        self._served: set[str] = set()  # a fork's sub-calls served from the recording
 
     # -- queries ---------------------------------------------------------------------------
     @property
@@ -179,6 +180,14 @@ class RunState:
         self.total_time = self.last_t
         return True
 
+    @property
+    def fork_at(self) -> int:
+        """A fork's last inherited iteration (0 for a run started from scratch): its replies
+        and sub-calls were not made by this run, so they are not counted as calls."""
+        st = self.started
+        return st.fork_at if st is not None and st.forked_from and \
+            isinstance(st.fork_at, int) else 0
+
     def _count(self, model: str, usage: Usage, seconds: float) -> None:
         current = self.by_model.get(model) or ModelUsage(model)
         self.by_model[model] = current.add(usage, seconds)
@@ -204,7 +213,8 @@ class RunState:
         it = self.iteration(e.iteration)
         it.response, it.thinking, it.usage = e.text, e.thinking, e.usage
         it.duration, it.cut = e.duration, e.cut
-        self._count(e.model, e.usage, e.duration)
+        if e.iteration > self.fork_at:
+            self._count(e.model, e.usage, e.duration)
 
     def _on_code_block_started(self, e: ev.CodeBlockStarted) -> None:
         b = self.block(e.iteration, e.index)
@@ -228,6 +238,8 @@ class RunState:
         self.iteration(e.iteration).feedback = e.text
 
     def _on_subcall_started(self, e: ev.SubCallStarted) -> None:
+        if e.iteration <= self.fork_at:  # answered from the parent's recording
+            self._served.add(e.call_id)
         rec = SubCallRecord(e.call_id, e.model, e.prompt_preview, e.prompt_chars)
         self.sub_calls[e.call_id] = rec
         self.block(e.iteration, e.index).sub_calls.append(rec)
@@ -237,7 +249,8 @@ class RunState:
         if rec is not None:
             rec.answer, rec.usage, rec.duration = e.answer, e.usage, e.duration
             rec.error, rec.done = e.error, True
-        self._count(e.model, e.usage, e.duration)
+        if e.call_id not in self._served:
+            self._count(e.model, e.usage, e.duration)
 
     def _on_fork_restored(self, e: ev.ForkRestored) -> None:
         self.inherited = e.iteration

@@ -339,3 +339,25 @@ def test_history_nests_forks_and_survives_odd_fork_fields(tmp_path):
     assert [(e.prompt, e.depth) for e in entries] == [
         ("other", 0), ("orphan", 0), ("parent", 0), ("fork", 1), ("forkfork", 2)]
     assert entries[1].fork_at == 0
+
+
+async def test_a_forks_usage_counts_only_its_own_calls(ollama):
+    parent, _ = await record_parent(ollama)
+    ollama.fake.script("root2", ["FINAL(x)"])
+    rlm = make_rlm(ollama, root="root2", sub="sub")
+    run = start_fork(rlm, parent, ForkOptions(at=3), context="hello world")
+    [e async for e in run]
+    await rlm.aclose()
+    by_model = run.result.usage["by_model"]
+    assert list(by_model) == ["root2"] and by_model["root2"]["calls"] == 1
+
+
+async def test_an_unfinished_iteration_cannot_be_a_fork_point(ollama, tmp_path):
+    parent, _ = await record_parent(ollama)
+    lines = parent.path.read_text().splitlines()
+    cut = next(i for i, line in enumerate(lines) if '"code_block_finished"' in line
+               and '"iteration":2' in line)
+    short = tmp_path / "cut.jsonl"
+    short.write_text("\n".join(lines[:cut]) + "\n")
+    with pytest.raises(ForkError, match="iteration 2 did not finish"):
+        start_fork(make_rlm(ollama), RecordedRun.load(short), ForkOptions(at=2), context="x")

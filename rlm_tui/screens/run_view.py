@@ -538,6 +538,8 @@ class RunView(Screen):
         by_model: dict[str, ModelUsage] = {}
         root = run.model
         for rec in records:
+            if rec.iteration <= run.state.fork_at:  # a fork's inherited steps cost nothing
+                continue
             by_model[root] = by_model.get(root, ModelUsage(root)).add(rec.usage, rec.duration)
             for block in rec.blocks:
                 for call in block.sub_calls:

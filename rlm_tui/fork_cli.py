@@ -19,6 +19,7 @@ from pathlib import Path
 
 def add_fork_args(sub) -> None:
     from .cli import add_model_args
+    from .session import Settings
 
     f = sub.add_parser(
         "fork", help="fork a recorded run at an iteration and go on live",
@@ -30,6 +31,13 @@ def add_fork_args(sub) -> None:
                    help="the last iteration to take over (0: start again from the question)")
     add_model_args(f)
     f.set_defaults(model=None)  # the parent's unless given
+    helps = {"model": "root model spec for the new part (default: the parent's)",
+             "recursive_model": "sub-call model (default: the parent's)",
+             "context": "the context to load (default: the parent's, found again)",
+             "max_iterations": f"root-model turns after the fork point (default "
+                               f"{Settings.max_iterations})"}
+    for action in f._actions:
+        action.help = helps.get(action.dest, action.help)
     f.add_argument("--question", "-q", default="", metavar="TEXT",
                    help="a note added to what the model is told next (at 0: a new question)")
     f.add_argument("--code", default=None, metavar="FILE",

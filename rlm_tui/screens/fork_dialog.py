@@ -101,6 +101,7 @@ class ForkDialog(ModalScreen[Optional[ForkRequest]]):
             return
         area = self.query_one("#fork-code", TextArea)
         area.text = self.last_code
+        area.move_cursor(area.document.end)  # ready to add a line, or edit upwards
         area.focus()
 
     def action_fork(self) -> None:

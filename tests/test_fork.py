@@ -76,6 +76,9 @@ async def test_fork_at_each_iteration_rebuilds_without_calling_models(ollama, at
     assert traj.events[0].forked_from == parent.state.run_id
     again = RecordedRun.load(result.trajectory_path)
     assert again.state.inherited == at
+    from rlm_engine.export import to_json, to_markdown
+    assert f"at iteration {at} " in to_markdown(again)
+    assert json.loads(to_json(again))["fork_at"] == at
     assert [it.response for it in again.state.iterations[:at]] == \
         [it.response for it in parent.state.iterations[:at]]
 

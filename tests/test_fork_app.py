@@ -113,3 +113,18 @@ async def test_the_palette_offers_fork_here_and_it_opens_the_dialog(ollama):
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, SessionScreen))
         assert len(app.session.runs) == 1
+
+
+async def test_fork_while_a_run_is_going_says_to_wait_or_cancel(ollama):
+    ollama.fake.script("root", [Reply(text="FINAL(late)", first_delay=30)])
+    app = make_app("root")
+    async with app.run_test(size=(100, 30)) as pilot:
+        prompt = app.screen.query_one("#prompt")
+        prompt.value = "slow"
+        await pilot.press("enter")
+        await until(pilot, lambda: app.session.busy)
+        await pilot.press("ctrl+f")
+        await until(pilot, lambda: any("a run is going" in n for n in notifications(app)))
+        assert not isinstance(app.screen, ForkDialog)
+        app.session.current.cancel()
+        await until(pilot, lambda: not app.session.busy)

@@ -1,8 +1,9 @@
 """"Fork here" in the app: from the step being looked at (in the live session or a replay),
 ask for the changes (fork_dialog.py), then start the fork as a live run of the session screen.
 
-The fork point is the selected step's iteration (live: the last one). A run still going can
-be forked at its last finished iteration. A fork runs in a REPL worker of its own (rebuilt
+The fork point is the selected step's iteration (live: the last one). A session runs one run
+at a time, so while a run is going, fork once it ends or after cancelling it (Esc); its last
+finished iteration is then the fork point. A fork runs in a REPL worker of its own (rebuilt
 from the recording): the session's worker, and its variables, are left as they were.
 """
 
@@ -39,6 +40,10 @@ async def fork_here(view) -> None:
     point = fork_point(view)
     if point is None:
         view.notify("no run to fork yet: ask a question, or open one from the history",
+                    severity="warning")
+        return
+    if view.app.session.busy:  # one run at a time in a session
+        view.notify("a run is going: wait for it or cancel it (Esc), then fork",
                     severity="warning")
         return
     r, at = point

@@ -246,6 +246,7 @@ class ForkRestored(Event):
     blocks: int = 0  # code blocks re-run
     served_calls: int = 0  # sub-calls answered from the recording
     diverged: bool = False
+    edited: bool = False  # iteration + 1 is a block the user wrote, not a model's reply
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -125,6 +125,9 @@ class Fork:
             if any(not b.done for b in it.blocks):
                 raise ForkError(f"iteration {it.iteration} did not finish in the recording: "
                                 f"fork at {it.iteration - 1} or earlier")
+        if "```" in options.code:
+            raise ForkError("the code to run first cannot hold ``` (it is sent as a fenced "
+                            "block)")
         self.parent = parent
         self.options = options
         self.at = options.at
@@ -206,7 +209,7 @@ class Fork:
         finally:
             self.replaying = False
         run.emit(ev.ForkRestored, iteration=self.at, blocks=blocks, served_calls=self.served,
-                 diverged=self.divergence is not None)
+                 diverged=self.divergence is not None, edited=bool(self.options.code.strip()))
         if not self.options.code.strip():
             return self.at + 1
         return await self._run_edit(run, messages)

@@ -128,6 +128,7 @@ class RunState:
         self.inherited = 0  # a fork's iterations taken over from its parent (1..inherited)
         self.divergence: Optional[ev.ForkDiverged] = None
         self._served: set[str] = set()  # a fork's sub-calls served from the recording
+        self._edited = False
 
     # -- queries ---------------------------------------------------------------------------
     @property
@@ -213,7 +214,8 @@ class RunState:
         it = self.iteration(e.iteration)
         it.response, it.thinking, it.usage = e.text, e.thinking, e.usage
         it.duration, it.cut = e.duration, e.cut
-        if e.iteration > self.fork_at:
+        by_user = self._edited and e.iteration == self.inherited + 1  # a fork's edited block
+        if e.iteration > self.fork_at and not by_user:
             self._count(e.model, e.usage, e.duration)
 
     def _on_code_block_started(self, e: ev.CodeBlockStarted) -> None:
@@ -254,6 +256,7 @@ class RunState:
 
     def _on_fork_restored(self, e: ev.ForkRestored) -> None:
         self.inherited = e.iteration
+        self._edited = e.edited
 
     def _on_fork_diverged(self, e: ev.ForkDiverged) -> None:
         if self.divergence is None:

@@ -142,6 +142,7 @@ async def test_instruction_and_edited_block_go_first(ollama):
     assert msgs[-1]["content"].endswith("A note from the user: Count the words instead.")
     assert [e.model for e in of(events, ev.ReplyFinished)][2] == EDIT_MODEL
     assert events[0].max_iterations == 3 + 15
+    assert list(run.result.usage["by_model"]) == ["sub", "root2"]  # the edit is no model call
 
 
 async def test_fork_point_out_of_range_is_one_line(ollama):

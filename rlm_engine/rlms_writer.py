@@ -12,8 +12,9 @@ child's own run as ``metadata: {run_metadata, iterations}``, as their format doe
 
 Their format has no error field: a failed block's one-line error is the last line of its
 ``stderr`` (added when the traceback does not end with it), and a reader cannot tell a block
-that only wrote to stderr from a failed one. What it has no room for is left out: thinking text, the reason a run failed or was
-cancelled (such a run simply has no ``final_answer``), timings finer than an iteration's.
+that only wrote to stderr from a failed one. What it has no room for is left out: thinking
+text, the reason a run failed or was cancelled (such a run simply has no ``final_answer``),
+timings finer than an iteration's.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Optional
 from . import events as ev
 from . import prompts
 from .replay import RecordedRun
-from .state import RunState
+from .state import BlockRecord, RunState
 
 CONTEXT_MAX_BYTES = 50 * 1024 * 1024
 
@@ -93,7 +94,7 @@ class _Tree:
                 messages.append({"role": "user", "content": it.feedback})
         return out
 
-    def _block(self, run_id: str, iteration: int, b) -> dict:
+    def _block(self, run_id: str, iteration: int, b: BlockRecord) -> dict:
         stdout, stderr = self.streams.get((run_id, iteration, b.index), ["", ""])
         if b.error and (stderr.strip().splitlines() or [""])[-1] != b.error:
             stderr += ("" if not stderr or stderr.endswith("\n") else "\n") + b.error + "\n"

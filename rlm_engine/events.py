@@ -91,6 +91,9 @@ class RunStarted(Event):
     forked_from: str = ""
     fork_file: str = ""
     fork_at: int = 0
+    # root runs that ran before this one in the same REPL worker (a session's earlier
+    # questions): their variables were there when this run started
+    earlier_runs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -36,7 +36,7 @@ import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Optional, Sequence
 
 from . import events as ev
 from . import parsing, prompts
@@ -45,6 +45,7 @@ from .errors import ConfigError
 from .replay import RecordedRun
 from .repl.session import ContextSource
 from .state import BlockRecord, SubCallRecord
+from .trajectory import trajectories_dir
 
 if TYPE_CHECKING:
     from .loop import Run
@@ -74,9 +75,15 @@ class Divergence:
     diff: str = ""
 
     def message(self) -> str:
-        where = "the context" if self.index < 0 else \
-            f"iteration {self.iteration}, block {self.index + 1}"
-        return f"the rebuild diverged at {where}: {self.what}"
+        return f"the rebuild diverged {where(self.iteration, self.index)}: {self.what}"
+
+
+def where(iteration: int, index: int) -> str:
+    """Where a divergence is, for people: a block, or before the run's own iterations (the
+    context, or an earlier question's block in the same REPL)."""
+    if iteration < 1 or index < 0:
+        return "before the run's first iteration"
+    return f"at iteration {iteration}, block {index + 1}"
 
 
 def short_diff(recorded: str, now: str) -> str:
@@ -113,7 +120,8 @@ class RecordedAnswers:
 class Fork:
     """What a forked run starts from; see the module docstring."""
 
-    def __init__(self, parent: RecordedRun, options: ForkOptions) -> None:
+    def __init__(self, parent: RecordedRun, options: ForkOptions,
+                 earlier: Sequence[RecordedRun] = ()) -> None:
         st = parent.state
         if st.started is None:
             raise ForkError("the recorded file holds no run to fork")
@@ -142,6 +150,9 @@ class Fork:
         self.answers = RecordedAnswers({(it.iteration, b.index): b.sub_calls
                                         for it in self.iterations for b in it.blocks})
         self._streams = _root_streams(parent)
+        # the session's earlier questions that ran in the parent's REPL before it
+        self.earlier = list(earlier)
+        self.earlier_ids: tuple[str, ...] = tuple(st.started.earlier_runs)
 
     # -- what the loop asks ------------------------------------------------------------------
     @property
@@ -184,6 +195,7 @@ class Fork:
         blocks = 0
         try:
             self._check_context(run)
+            blocks += await self._prelude(run)
             for it in self.iterations:
                 run.emit(ev.IterationStarted, iteration=it.iteration)
                 run.emit(ev.ReplyFinished, iteration=it.iteration, text=it.response,
@@ -236,6 +248,31 @@ class Fork:
         messages.append({"role": "user", "content": text})
         run.emit(ev.FeedbackSent, iteration=n, text=text)
         return n + 1
+
+    async def _prelude(self, run: "Run") -> int:
+        """Re-run the earlier questions' blocks (no events: they are not this run's), their
+        sub-calls answered from their own recordings. Returns how many blocks ran."""
+        count = 0
+        repl = run._repl
+        assert repl is not None
+        for prev in self.earlier:
+            answers = RecordedAnswers({(it.iteration, b.index): b.sub_calls
+                                       for it in prev.state.iterations for b in it.blocks})
+            for it in prev.state.iterations:
+                for b in it.blocks:
+                    out: list[str] = []
+                    serve = _quiet_server(answers, it.iteration, b.index)
+                    res = await repl.execute(b.code, on_output=lambda _s, t: out.append(t),
+                                             on_query=serve)
+                    count += 1
+                    now = "".join(out)
+                    if (b.error or None) != (res.error or None) or not _same_output(b, now):
+                        self._diverge(run, Divergence(0, -1, (
+                            f"an earlier question in the same REPL (run {prev.state.run_id}, "
+                            f"iteration {it.iteration}, block {b.index + 1}) "
+                            + (f"failed now ({res.error})" if res.error and not b.error else
+                               "gave another result")), short_diff(b.output, now)))
+        return count
 
     def _check_context(self, run: "Run") -> None:
         start = self.parent.state.started
@@ -298,6 +335,26 @@ class Fork:
                                                   "divergence”)")
 
 
+def _same_output(recorded: BlockRecord, now: str) -> bool:
+    """Whether a re-run block printed what the recording holds (as far as it kept it)."""
+    if recorded.output_chars > len(recorded.output):  # kept only in part
+        return now.startswith(recorded.output[:max(0, len(recorded.output) - 200)])
+    return now == recorded.output
+
+
+def _quiet_server(answers: RecordedAnswers, iteration: int,
+                  index: int) -> Callable[[dict], Awaitable[list]]:
+    async def serve(request: dict) -> list:
+        results = []
+        for prompt in [str(p) for p in request.get("prompts", [])]:
+            rec, _matched = answers.take(iteration, index, prompt)
+            results.append({"error": "fork: this sub-call is not in the recording"}
+                           if rec is None else
+                           {"error": rec.error} if rec.error else {"text": rec.answer})
+        return results
+    return serve
+
+
 def _ctx(info: ev.ContextInfo) -> str:
     size = f"{info.chars:,} characters" if info.chars else \
         (f"{info.items:,} items" if info.items is not None else "empty")
@@ -356,12 +413,34 @@ def parent_context(parent: RecordedRun) -> Optional[ContextSource]:
                     f"again: give it with --context FILE")
 
 
+def earlier_runs(parent: RecordedRun) -> list[RecordedRun]:
+    """The recorded runs that ran before `parent` in its REPL, read from beside its file.
+    Raises ForkError when one of them cannot be found."""
+    start = parent.state.started
+    ids = list(start.earlier_runs) if start is not None else []
+    if not ids:
+        return []
+    folder = parent.path.parent if parent.path else trajectories_dir()
+    out = []
+    for rid in ids:
+        found = sorted(folder.glob(f"*_{rid}.jsonl")) if rid.isalnum() else []
+        if not found:
+            raise ForkError(f"this run followed {len(ids)} earlier question(s) in the same "
+                            f"REPL, and run {rid}'s file is not in {folder}: their variables "
+                            f"cannot be rebuilt")
+        try:
+            out.append(RecordedRun.load(found[0]))
+        except (OSError, ValueError) as exc:
+            raise ForkError(f"cannot read {found[0].name}: {exc}") from exc
+    return out
+
+
 def start_fork(rlm: "RLM", parent: RecordedRun, options: ForkOptions,
                context: Any = None) -> "Run":
     """Start a fork of `parent` in the running event loop (a `Run`, iterated for events).
     `context` (a Path or a value) replaces the parent's; by default it is found again."""
     from .loop import Run
 
-    fork = Fork(parent, options)
+    fork = Fork(parent, options, earlier_runs(parent))
     source = context_source(context) if context is not None else parent_context(parent)
     return Run(rlm, fork.prompt, source, fork=fork).start()

@@ -261,6 +261,10 @@ class Run(BlocksMixin, SubCallsMixin):
         system = rlm.system_prompt or prompts.system_prompt(
             info, rlm.recursive_client.label, rlm.num_ctx,
             recursion=self.depth + 1 < rlm.max_depth)
+        earlier = () if self.parent is not None else \
+            self.fork.earlier_ids if self.fork else tuple(self._repl.run_ids)
+        if self.parent is None:
+            self._repl.run_ids.append(self.run_id)
         messages = [{"role": "system", "content": system},
                     {"role": "user", "content": prompts.first_message(self.prompt)}]
         self.emit(ev.RunStarted, prompt=self.prompt, model=self.root_client.label,
@@ -269,6 +273,7 @@ class Run(BlocksMixin, SubCallsMixin):
                   settings=rlm.settings(),
                   parent_run_id=self.parent.run_id if self.parent else "",
                   context_path=(self._context or self._repl.source).path or "",
+                  earlier_runs=earlier,
                   **(self.fork.started_fields() if self.fork else {}))
         first = 1
         if self.fork is not None:  # replay the parent's iterations, then go on from there

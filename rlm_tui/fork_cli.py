@@ -93,7 +93,7 @@ def run_fork(args: argparse.Namespace) -> int:
 async def _fork(rlm, parent, options, context, args) -> int:
     from rlm_engine import RLMError
     from rlm_engine import events as ev
-    from rlm_engine.fork import start_fork
+    from rlm_engine.fork import start_fork, where
 
     from .cli import _fail, _show
 
@@ -110,9 +110,8 @@ async def _fork(rlm, parent, options, context, args) -> int:
     try:
         async for e in run:
             if isinstance(e, ev.ForkDiverged):
-                print(f"rlm-tui: {'warning: ' if options.keep_going else ''}diverged at "
-                      f"{'the context' if e.index < 0 else f'iteration {e.iteration}, block {e.index + 1}'}"
-                      f": {e.what}", file=sys.stderr)
+                print(f"rlm-tui: {'warning: ' if options.keep_going else ''}diverged "
+                      f"{where(e.iteration, e.index)}: {e.what}", file=sys.stderr)
                 if e.diff:
                     print(e.diff, file=sys.stderr)
             elif isinstance(e, ev.ForkRestored):

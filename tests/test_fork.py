@@ -5,6 +5,7 @@ and a block whose output cannot be reproduced is reported, not silently passed o
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -365,3 +366,43 @@ async def test_an_unfinished_iteration_cannot_be_a_fork_point(ollama, tmp_path):
     short.write_text("\n".join(lines[:cut]) + "\n")
     with pytest.raises(ForkError, match="iteration 2 did not finish"):
         start_fork(make_rlm(ollama), RecordedRun.load(short), ForkOptions(at=2), context="x")
+
+
+async def test_a_later_question_of_a_session_is_rebuilt_after_the_earlier_ones(ollama):
+    from rlm_engine import ReplSession
+
+    ollama.fake.script("root", [
+        "```repl\nfirst = llm_query('one')\nprint(first)\n```\n", "FINAL(a)",
+        "```repl\nprint(first.upper())\n```\n", "FINAL(b)",
+    ])
+    ollama.fake.script("sub", ["from the first question"])
+    rlm = make_rlm(ollama, sub="sub")
+    repl = ReplSession()
+    try:
+        one = await rlm.start("q1", "ctx", repl=repl).wait()
+        two = await rlm.start("q2", None, repl=repl).wait()
+    finally:
+        await repl.close()
+    assert two.answer == "b"
+    parent = RecordedRun.load(two.trajectory_path)
+    assert parent.state.started.earlier_runs == (one.run_id,)
+    before = len(ollama.fake.requests)
+    ollama.fake.script("root", ["FINAL(c)"])
+    run = start_fork(rlm, parent, ForkOptions(at=1), context="ctx")
+    events = [e async for e in run]
+    assert run.result.answer == "c", run.result.error
+    assert not of(events, ev.ForkDiverged)
+    assert of(events, ev.CodeOutput)[0].text == "FROM THE FIRST QUESTION\n"
+    assert [r["model"] for r in ollama.fake.requests[before:]] == ["root"]  # no sub-call
+    # a fork of the fork rebuilds the earlier question too
+    again = RecordedRun.load(run.result.trajectory_path)
+    assert again.state.started.earlier_runs == (one.run_id,)
+    ollama.fake.script("root", ["FINAL(d)"])
+    run2 = start_fork(rlm, again, ForkOptions(at=1), context="ctx")
+    [e async for e in run2]
+    assert run2.result.answer == "d", run2.result.error
+    # without the earlier question's file, it says so in one line
+    Path(one.trajectory_path).unlink()
+    with pytest.raises(ForkError, match="earlier question"):
+        start_fork(rlm, parent, ForkOptions(at=1), context="ctx")
+    await rlm.aclose()

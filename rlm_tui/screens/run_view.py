@@ -76,8 +76,9 @@ def coalesce(batch: list[ev.Event]) -> list[ev.Event]:
 
 def fork_notice(e: "ev.ForkRestored | ev.ForkDiverged") -> Notice:
     if isinstance(e, ev.ForkDiverged):
-        where = "the context" if e.index < 0 else f"iteration {e.iteration}, block {e.index + 1}"
-        return Notice(f"the rebuild diverged at {where}: {e.what}"
+        from rlm_engine.fork import where
+
+        return Notice(f"the rebuild diverged {where(e.iteration, e.index)}: {e.what}"
                       + (f"\n{e.diff}" if e.diff else ""), "cancel")
     return Notice(f"── forked here: iterations 1–{e.iteration} were rebuilt from the recording "
                   f"({e.blocks} block(s) re-run, {e.served_calls} sub-call(s) served); what "

@@ -58,6 +58,13 @@ async def test_fork_here_from_the_timeline_goes_on_live_with_another_model(ollam
         assert "dim @click=select(1,2)" in cells and "dim @click=select(1,3)" not in cells
         assert "dim @click=select(0,2)" not in cells
         assert any("forked here: iterations 1–2" in n.text for n in screen.query(Notice))
+        # replayed from its file, the fork shows the same dimmed steps and the fork notice
+        app.push_screen(ReplayScreen(RecordedRun.load(fork.trajectory_path)))
+        await until(pilot, lambda: isinstance(app.screen, ReplayScreen)
+                    and any(t.inherited == {0: 2} for t in app.screen.query(Timeline)))
+        await until(pilot, lambda: any("forked here" in n.text
+                                       for n in app.screen.query(Notice)))
+        app.pop_screen()
         # the history lists the fork under its parent
         entries = list_history()
         assert [e.depth for e in entries] == [0, 1]

@@ -406,3 +406,20 @@ async def test_a_later_question_of_a_session_is_rebuilt_after_the_earlier_ones(o
     with pytest.raises(ForkError, match="earlier question"):
         start_fork(rlm, parent, ForkOptions(at=1), context="ctx")
     await rlm.aclose()
+
+
+async def test_fork_over_each_protocol(backend):
+    backend.fake.script("root", list(PARENT))
+    backend.fake.script("sub", lambda msgs: "sub says " + msgs[-1]["content"])
+    result, _ = await collect(make_rlm(backend, sub="sub"), "the question", "hello world")
+    assert result.status == "completed", result.error
+    parent = RecordedRun.load(result.trajectory_path)
+    before = len(backend.fake.requests)
+    backend.fake.script("root2", ["FINAL(forked)"])
+    rlm = make_rlm(backend, root="root2", sub="sub")
+    run = start_fork(rlm, parent, ForkOptions(at=3), context="hello world")
+    events = [e async for e in run]
+    await rlm.aclose()
+    assert run.result.answer == "forked", run.result.error
+    assert not of(events, ev.ForkDiverged)
+    assert [r["model"] for r in backend.fake.requests[before:]] == ["root2"]

@@ -59,7 +59,7 @@ class BlockRunner:
         variables: list[str] = []
         failed = False
         for i, block in enumerate(blocks):
-            res, output = await self._run_block(iteration, i, block.code)
+            res, output = await self.run_block(iteration, i, block.code)
             parts.append(prompts.block_feedback(i, len(blocks), block.code, output, res.error,
                                                 res.duration))
             variables = [v["name"] for v in res.variables]
@@ -100,7 +100,7 @@ class BlockRunner:
         self.emit(ev.FinalAnswer(answer=value, iteration=iteration, source="FINAL_VAR"))
         return FinalOutcome(answer=value)
 
-    async def _run_block(self, iteration: int, index: int, code: str) -> tuple[BlockResult, str]:
+    async def run_block(self, iteration: int, index: int, code: str) -> tuple[BlockResult, str]:
         capture = OutputCapture(self.max_output_chars)
         spool = OutputSpool(self.outputs_dir / f"{iteration}-{index + 1}.txt")
         live = [0]

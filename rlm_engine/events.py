@@ -34,7 +34,7 @@ RunStatus = Literal["running", "completed", "failed", "cancelled", "interrupted"
 EndStatus = Literal["completed", "failed", "cancelled"]  # how a finished run ended
 # why a run failed: "log" is a foreign log that ends without an answer
 FailReason = Literal["backend", "empty_reply", "max_tokens", "max_timeout", "repl", "config",
-                     "no_answer", "internal", "log"]
+                     "no_answer", "internal", "log", "diverged"]
 AnswerSource = Literal["FINAL", "FINAL_VAR", "answer", "forced", "plain"]
 Stream = Literal["stdout", "stderr"]
 CallKind = Literal["llm", "rlm"]  # llm_query, or rlm_query (a child run)
@@ -111,6 +111,15 @@ class RunStarted(Event):
     started_at: float = 0.0  # Unix time
     parent_run_id: str = ""
     settings: dict = field(default_factory=dict)
+    context_path: str = ""  # the file or directory loaded as context, when there was one
+    # a fork (fork.py) names the run it was forked from, its file, and the last iteration
+    # it took over; empty for a run started from scratch
+    forked_from: str = ""
+    fork_file: str = ""
+    fork_at: int = 0
+    # root runs that ran before this one in the same REPL worker (a session's earlier
+    # questions): their variables were there when this run started
+    earlier_runs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -255,6 +264,31 @@ class RunFinished(Event):
     iterations: int
     total_time: float
     usage: UsageSummary = field(default_factory=UsageSummary)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ForkRestored(Event):
+    """A fork has rebuilt its parent's iterations 1..`iteration` (no model was called for
+    them); what follows is new."""
+
+    kind: ClassVar[str] = "fork_restored"
+    iteration: int
+    blocks: int = 0  # code blocks re-run
+    served_calls: int = 0  # sub-calls answered from the recording
+    diverged: bool = False
+    edited: bool = False  # iteration + 1 is a block the user wrote, not a model's reply
+
+
+@dataclass(frozen=True, kw_only=True)
+class ForkDiverged(Event):
+    """Re-running a recorded block did not give what the recording holds (clock, random
+    numbers, changed files or context): the first place where the rebuilt REPL differs."""
+
+    kind: ClassVar[str] = "fork_diverged"
+    iteration: int
+    index: int  # the block (0-based); -1 for the context itself
+    what: str  # one line
+    diff: str = ""  # a short unified diff, recorded → now
 
 
 # --- (de)serialisation ----------------------------------------------------------------------

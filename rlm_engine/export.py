@@ -51,6 +51,10 @@ def to_markdown(run: RecordedRun) -> str:
         models = start.model if start.recursive_model == start.model else \
             f"{start.model} (sub-calls: {start.recursive_model})"
         out.append(f"- **When:** {when}\n- **Model:** {models}")
+        if start.forked_from:
+            out.append(f"- **Forked from:** run {_code(start.forked_from)} at iteration "
+                       f"{start.fork_at} ({_code(start.fork_file or '?')}); iterations "
+                       f"1–{start.fork_at} were rebuilt from it")
         if start.context.kind not in ("", "none"):
             c = start.context
             size = f"{c.chars:,} characters" if c.chars else f"{c.items or 0:,} items"
@@ -99,4 +103,8 @@ def to_json(run: RecordedRun) -> str:
     data["prompt"] = run.prompt
     data["model"] = run.model
     data["recursive_model"] = run.recursive_model
+    start = run.state.started
+    if start is not None and start.forked_from:
+        data.update(forked_from=start.forked_from, fork_file=start.fork_file,
+                    fork_at=start.fork_at)
     return json.dumps(data, ensure_ascii=False, indent=2)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional
 
@@ -30,6 +30,10 @@ class HistoryEntry:
     iterations: Optional[int]
     tokens: Optional[int]
     outcome: str  # the answer, or what went wrong
+    run_id: str = ""
+    forked_from: str = ""  # a fork's parent run id (fork.py)
+    fork_at: int = 0
+    depth: int = 0  # how deep under its parent the list shows it (forks of forks: 2, ...)
 
     def matches(self, text: str) -> bool:
         text = text.lower()
@@ -112,7 +116,9 @@ def _run_entry(path: Path) -> Optional[HistoryEntry]:
             outcome = f"failed: {failed.error if failed else ''}"
     return HistoryEntry("run", path, start.started_at or path.stat().st_mtime,
                         models, start.prompt, start.context.name or start.context.kind,
-                        iterations, tokens, " ".join(outcome.split()))
+                        iterations, tokens, " ".join(outcome.split()),
+                        run_id=start.run_id, forked_from=start.forked_from,
+                        fork_at=start.fork_at if isinstance(start.fork_at, int) else 0)
 
 
 def _bench_entry(path: Path) -> Optional[HistoryEntry]:
@@ -150,4 +156,31 @@ def list_history(directory: Optional[Path] = None) -> list[HistoryEntry]:
             entry = None
         if entry is not None:
             entries.append(entry)
-    return sorted(entries, key=lambda e: e.when, reverse=True)
+    return nest_forks(sorted(entries, key=lambda e: e.when, reverse=True))
+
+
+def nest_forks(entries: list[HistoryEntry]) -> list[HistoryEntry]:
+    """Each fork right under its parent (newest fork first), with its depth; a fork whose
+    parent is not in the list stays where its time puts it."""
+    ids = {e.run_id for e in entries if e.run_id}
+    forks: dict[str, list[HistoryEntry]] = {}
+    for e in entries:
+        if e.forked_from and e.forked_from in ids and e.forked_from != e.run_id:
+            forks.setdefault(e.forked_from, []).append(e)
+    out: list[HistoryEntry] = []
+    seen: set[int] = set()
+
+    def place(e: HistoryEntry, depth: int) -> None:
+        if id(e) in seen:
+            return
+        seen.add(id(e))
+        out.append(replace(e, depth=depth))
+        for child in forks.get(e.run_id, []) if e.run_id else []:
+            place(child, depth + 1)
+
+    for e in entries:
+        if not (e.forked_from and e.forked_from in ids and e.forked_from != e.run_id):
+            place(e, 0)
+    for e in entries:  # a cycle of forks (a hand-edited file) still shows every entry
+        place(e, 0)
+    return out

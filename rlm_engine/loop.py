@@ -24,7 +24,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import AsyncIterator, Literal, Optional
+from typing import Any, AsyncIterator, Literal, Optional, Protocol
 
 from . import events as ev
 from . import parsing, prompts
@@ -38,6 +38,21 @@ from .state import RLMResult, RunState
 from .subcalls import SubCalls
 from .trajectory import TrajectoryWriter
 from .usage import Usage
+
+
+class ForkHook(Protocol):
+    """What the loop needs of a fork of a recorded run (fork.Fork is one; a Protocol here
+    keeps the engine's imports acyclic: fork.py imports the loop, not the other way)."""
+
+    extra: int  # the inherited iterations (and the user's block) on top of max_iterations
+    replaying: bool  # while True, sub-calls go to serve()
+    earlier_ids: tuple[str, ...]
+
+    def started_fields(self) -> dict[str, Any]: ...
+
+    async def restore(self, run: "Run", messages: list[dict]) -> Optional[int]: ...
+
+    def serve(self, run: "Run", iteration: int, index: int, request: dict) -> list: ...
 
 
 class _Stop(Exception):
@@ -54,9 +69,10 @@ class Run:
 
     def __init__(self, config: RunConfig, clients: ClientSet, prompt: str,
                  context: Optional[ContextSource], repl: Optional[ReplSession] = None, *,
-                 parent: Optional["Run"] = None) -> None:
+                 parent: Optional["Run"] = None, fork: Optional[ForkHook] = None) -> None:
         self.config = config
         self.clients = clients
+        self.fork = fork  # a fork of a recorded run: rebuilt up to its fork point (fork.py)
         self.prompt = prompt
         self.run_id = uuid.uuid4().hex[:12]
         self.parent = parent
@@ -83,7 +99,9 @@ class Run:
             run_id=self.run_id, clients=clients, emit=self.emit,
             limit=lambda: str(self._limit) if self._limit is not None else None,
             usage_updated=self._usage_updated, max_concurrent=config.max_concurrent_subcalls,
-            spawn_child=self._spawn_child if recursion else None)
+            spawn_child=self._spawn_child if recursion else None,
+            serve_recorded=self._serve_recorded if fork is not None else None)
+        self.runner: Optional[BlockRunner] = None  # set when the body starts
 
     # -- public ----------------------------------------------------------------------------
     @property
@@ -113,8 +131,8 @@ class Run:
         return self.clients.recursive.label
 
     @property
-    def max_iterations(self) -> int:
-        return self.config.max_iterations
+    def max_iterations(self) -> int:  # a fork's inherited turns come on top
+        return self.config.max_iterations + (self.fork.extra if self.fork else 0)
 
     @property
     def elapsed(self) -> float:
@@ -192,6 +210,12 @@ class Run:
         """rlm_query's child run (not started): the recursive model at depth + 1."""
         return Run(self.config, self.clients, prompt, context, parent=self)
 
+    def _serve_recorded(self, iteration: int, index: int, request: dict) -> Optional[list]:
+        """A fork's sub-calls while it rebuilds are answered from the recording."""
+        if self.fork is not None and self.fork.replaying:
+            return self.fork.serve(self, iteration, index, request)
+        return None
+
     def _usage_updated(self) -> None:
         self.emit(ev.UsageUpdated(by_model=dict(self.state.by_model),
                                   total_tokens=self.state.total_tokens))
@@ -253,7 +277,7 @@ class Run:
         except BaseException:
             if self.state.started is None:
                 self._emit_started(ev.ContextInfo(name=self._context.name if self._context
-                                                  else ""), "")
+                                                  else ""), "", ())
             raise
 
     async def _finish(self) -> None:
@@ -292,14 +316,25 @@ class Run:
                              on_query=self.subcalls.handle,
                              max_output_chars=cfg.max_output_chars,
                              outputs_dir=self._outputs_dir())
+        self.runner = runner
         system = cfg.system_prompt or prompts.system_prompt(
             info, self.clients.recursive.label, cfg.num_ctx,
             recursion=self.depth + 1 < cfg.max_depth)
+        earlier = () if self.parent is not None else \
+            self.fork.earlier_ids if self.fork else tuple(repl.run_ids)
+        if self.parent is None:
+            repl.run_ids.append(self.run_id)
         messages = [{"role": "system", "content": system},
                     {"role": "user", "content": prompts.first_message(self.prompt)}]
-        self._emit_started(info, system)
+        self._emit_started(info, system, earlier)
+        first = 1
+        if self.fork is not None:  # replay the parent's iterations, then go on from there
+            restored = await self.fork.restore(self, messages)
+            if restored is None:
+                return
+            first = restored
         nudged = False
-        for iteration in range(1, cfg.max_iterations + 1):
+        for iteration in range(first, first + cfg.max_iterations):
             self.emit(ev.IterationStarted(iteration=iteration))
             reply = await self._reply(iteration, messages)
             messages.append({"role": "assistant", "content": reply})
@@ -326,19 +361,25 @@ class Run:
             self._check_limit()
             messages.append({"role": "user", "content": text})
             self.emit(ev.FeedbackSent(iteration=iteration, text=text))
-        await self._last_chance(cfg.max_iterations + 1, messages, repl)
+        await self._last_chance(first + cfg.max_iterations, messages, repl)
 
     def _sandbox_label(self) -> str:
         """Recorded with the settings: whether model code ran sandboxed."""
         return self._repl.sandbox_state.label if self._repl is not None else ""
 
-    def _emit_started(self, info: ev.ContextInfo, system: str) -> None:
+    def _emit_started(self, info: ev.ContextInfo, system: str,
+                      earlier: tuple[str, ...]) -> None:
         cfg = self.config
+        source = self._context or (self._repl.source if self._repl is not None else None)
+        fork = self.fork.started_fields() if self.fork else {}
         self.emit(ev.RunStarted(prompt=self.prompt, model=self.root_client.label,
-                  recursive_model=self.clients.recursive.label, max_iterations=cfg.max_iterations,
+                  recursive_model=self.clients.recursive.label,
+                  max_iterations=self.max_iterations,
                   context=info, system_prompt=system, started_at=time.time(),
                   settings={**cfg.recorded(), "sandbox": self._sandbox_label()},
-                  parent_run_id=self.parent.run_id if self.parent else ""))
+                  parent_run_id=self.parent.run_id if self.parent else "",
+                  context_path=(source.path if source is not None else None) or "",
+                  earlier_runs=earlier, **fork))
 
     async def _last_chance(self, iteration: int, messages: list[dict],
                            repl: ReplSession) -> None:

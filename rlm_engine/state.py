@@ -136,6 +136,10 @@ class RunState:
         self.last_t = 0.0
         self.finished = False  # RunFinished seen
         self.rejected = 0  # events refused as out of sequence (only a damaged file has them)
+        self.inherited = 0  # a fork's iterations taken over from its parent (1..inherited)
+        self.divergence: Optional[ev.ForkDiverged] = None
+        self._served: set[str] = set()  # a fork's sub-calls served from the recording
+        self._edited = False
 
     # -- queries ---------------------------------------------------------------------------
     @property
@@ -197,17 +201,33 @@ class RunState:
 
     def usage_through(self, iteration: Optional[int] = None) -> dict[str, ModelUsage]:
         """Tokens per model up to and including `iteration` (None: the whole run so far),
-        by the fold's one rule: a reply counts once it finished, a sub-call once it ended."""
+        by the fold's one rule: a reply counts once it finished, a sub-call once it ended, and
+        neither counts when this run did not make it (a fork's inherited iterations up to
+        fork_at, its edited block, its sub-calls served from the recording)."""
         if iteration is None:
             return dict(self.by_model)
         out: dict[str, ModelUsage] = {}
         for it in self.iterations[:iteration]:
-            spent = [(it.model, it.usage, it.duration)] if it.replied else []
+            spent = [(it.model, it.usage, it.duration)] \
+                if it.replied and self._reply_counted(it.iteration) else []
             spent += [(c.model, c.usage, c.duration) for b in it.blocks for c in b.sub_calls
-                      if c.done]
+                      if c.done and c.call_id not in self._served]
             for model, usage, seconds in spent:
                 out[model] = (out.get(model) or ModelUsage(model)).add(usage, seconds)
         return out
+
+    def _reply_counted(self, iteration: int) -> bool:
+        """A reply is a call this run made: not inherited, not the fork's edited block."""
+        by_user = self._edited and iteration == self.inherited + 1
+        return iteration > self.fork_at and not by_user
+
+    @property
+    def fork_at(self) -> int:
+        """A fork's last inherited iteration (0 for a run started from scratch): its replies
+        and sub-calls were not made by this run, so they are not counted as calls."""
+        st = self.started
+        return st.fork_at if st is not None and st.forked_from and \
+            isinstance(st.fork_at, int) else 0
 
     def _count(self, model: str, usage: Usage, seconds: float) -> None:
         current = self.by_model.get(model) or ModelUsage(model)
@@ -241,7 +261,8 @@ class RunState:
         it.response, it.thinking, it.usage = e.text, e.thinking, e.usage
         it.duration, it.cut = e.duration, e.cut
         it.model, it.replied = e.model, True
-        self._count(e.model, e.usage, e.duration)
+        if self._reply_counted(e.iteration):
+            self._count(e.model, e.usage, e.duration)
 
     def _on_code_block_started(self, e: ev.CodeBlockStarted) -> None:
         b = self.block(e.iteration, e.index)
@@ -266,6 +287,8 @@ class RunState:
 
     def _on_subcall_started(self, e: ev.SubCallStarted) -> None:
         block = self.block(e.iteration, e.index)  # first: out of sequence, nothing changes
+        if e.iteration <= self.fork_at:  # answered from the parent's recording
+            self._served.add(e.call_id)
         rec = SubCallRecord(e.call_id, e.model, e.prompt_preview, e.prompt_chars)
         self.sub_calls[e.call_id] = rec
         block.sub_calls.append(rec)
@@ -275,7 +298,16 @@ class RunState:
         if rec is not None:
             rec.answer, rec.usage, rec.duration = e.answer, e.usage, e.duration
             rec.error, rec.done = e.error, True
-        self._count(e.model, e.usage, e.duration)
+        if e.call_id not in self._served:
+            self._count(e.model, e.usage, e.duration)
+
+    def _on_fork_restored(self, e: ev.ForkRestored) -> None:
+        self.inherited = e.iteration
+        self._edited = e.edited
+
+    def _on_fork_diverged(self, e: ev.ForkDiverged) -> None:
+        if self.divergence is None:
+            self.divergence = e
 
     def _on_final_answer(self, e: ev.FinalAnswer) -> None:
         self.answer, self.answer_source, self.status = e.answer, e.source, "completed"

@@ -46,18 +46,22 @@ class ChildRun(Protocol):
 
 # (prompt, context) -> a child run, not started; None at the maximum depth
 SpawnChild = Callable[[str, ContextSource], ChildRun]
+# (iteration, block index, request) -> the recorded answers, or None to make the calls
+ServeRecorded = Callable[[int, int, dict], Optional[list]]
 
 
 class SubCalls:
     def __init__(self, *, run_id: str, clients: ClientSet, emit: Emit,
                  limit: Callable[[], Optional[str]], usage_updated: Callable[[], None],
-                 max_concurrent: int, spawn_child: Optional[SpawnChild]) -> None:
+                 max_concurrent: int, spawn_child: Optional[SpawnChild],
+                 serve_recorded: Optional[ServeRecorded] = None) -> None:
         self.run_id = run_id
         self.clients = clients
         self.emit = emit
         self.limit = limit  # the run limit that was hit, if any: no more calls then
         self.usage_updated = usage_updated
         self.spawn_child = spawn_child
+        self.serve_recorded = serve_recorded  # a fork rebuilding: answers from its recording
         self.children: set[ChildRun] = set()  # child runs still going
         self._calls = itertools.count(1)
         self._sem = asyncio.Semaphore(max(1, max_concurrent))
@@ -67,6 +71,10 @@ class SubCalls:
 
     async def handle(self, iteration: int, index: int, request: dict) -> list:
         """One request from model code: a result dict per prompt, in order."""
+        if self.serve_recorded is not None:
+            served = self.serve_recorded(iteration, index, request)
+            if served is not None:
+                return served
         prompts_ = [str(p) for p in request.get("prompts", [])]
         model = request.get("model")
         if request.get("kind") == "rlm" and self.spawn_child is not None:

@@ -212,6 +212,10 @@ class RLMApp(App):
                             lambda: session_screen.action_pick_model("recursive-model"))
         yield SystemCommand("History…", "Past runs and benchmarks (Enter opens one)",
                             self.open_history)
+        if hasattr(screen, "action_fork"):
+            yield SystemCommand("Fork here…", "Rebuild this run up to the step you look at, "
+                                "then go on live, maybe with another model (Ctrl+F)",
+                                screen.action_fork)
         yield SystemCommand("Open benchmark", "This session's model as an RLM vs called "
                             "directly, by context length (add models there; s starts)",
                             self.open_benchmark)

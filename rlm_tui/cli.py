@@ -6,6 +6,8 @@
     rlm-tui replay FILE                  step through a recorded run (ours, or an rlms log)
     rlm-tui export FILE --format md|json a recorded run as a Markdown report or JSON
     rlm-tui history                      past runs and benchmarks
+    rlm-tui fork FILE --at N [-m MODEL]  fork a recorded run at iteration N, go on live
+    rlm-tui export FILE --format rlms    a run as the official rlms package's JSONL log
     rlm-tui demo [flags]                 find a hidden number in 10,000 lines, live (--no-tui)
     rlm-tui --version
 
@@ -103,10 +105,13 @@ def resolve_model_args(args: argparse.Namespace,
     for d in MODEL_DESTS:
         if hasattr(args, ROOT + d):
             delattr(args, ROOT + d)
-    if args.command in (None, "ask", "demo"):
+    if args.command in (None, "ask", "demo", "fork"):
+        # a fork's models default to its parent's (fork_cli), not to config.toml's
+        parents = ("model", "recursive_model") if args.command == "fork" else ()
         for d in MODEL_DESTS:
             if not hasattr(args, d):
-                setattr(args, d, given_root.get(d, (config or {}).get(d, MODEL_DEFAULTS[d])))
+                setattr(args, d, given_root.get(d, None if d in parents else
+                                                (config or {}).get(d, MODEL_DEFAULTS[d])))
         return args
     if given_root:
         flags = ", ".join("--" + d.replace("_", "-") for d in given_root)
@@ -155,14 +160,17 @@ def build_parser() -> argparse.ArgumentParser:
                             description="Open a run's trajectory (rlm-tui's JSONL, or a log of "
                                         "the official rlms package) in the step-through view.")
     replay.add_argument("file", help="a .jsonl trajectory or rlms log")
-    export = sub.add_parser("export", help="a recorded run as Markdown or JSON",
-                            description="Write a recorded run as a readable Markdown report "
-                                        "or as JSON (to stdout, or -o FILE).")
+    export = sub.add_parser("export", help="a recorded run as Markdown, JSON or an rlms log",
+                            description="Write a recorded run as a readable Markdown report, "
+                                        "as JSON, or as the official rlms package's JSONL log "
+                                        "(opens in their visualizer), to stdout or -o FILE.")
     export.add_argument("file", help="a .jsonl trajectory or rlms log")
-    export.add_argument("--format", choices=("md", "json"), default="md")
+    export.add_argument("--format", choices=("md", "json", "rlms"), default="md")
     export.add_argument("--output", "-o", default=None, metavar="FILE")
     sub.add_parser("history", help="past runs and benchmarks",
                    description="Browse past runs and benchmarks from the data directory.")
+    from .fork_cli import add_fork_args
+    add_fork_args(sub)
     return p
 
 
@@ -366,7 +374,11 @@ def run_export(args: argparse.Namespace) -> int:
         recorded = load_recorded(args.file)
     except (RLMError, OSError, ValueError) as exc:
         return _fail(str(exc))
-    text = to_markdown(recorded) if args.format == "md" else to_json(recorded)
+    if args.format == "rlms":
+        from rlm_engine.rlms_writer import to_rlms
+        text = to_rlms(recorded)
+    else:
+        text = to_markdown(recorded) if args.format == "md" else to_json(recorded)
     for warning in recorded.warnings:
         print(f"rlm-tui: warning: {warning}", file=sys.stderr)
     if args.output:
@@ -419,6 +431,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return run_bench(args)
         if args.command == "demo":
             return run_demo(args)
+        if args.command == "fork":
+            from .fork_cli import run_fork
+            return run_fork(args)
         if args.command in ("replay", "export", "history"):
             return {"replay": run_replay, "export": run_export,
                     "history": run_history}[args.command](args)

@@ -35,6 +35,8 @@ def sample(cls):
             values[f.name] = True
         elif "dict" in t:
             values[f.name] = {"k": {"n": 1}}
+        elif t.startswith("tuple"):
+            values[f.name] = (f"{f.name}-value ✓",)
         else:
             values[f.name] = f"{f.name}-value ✓"
     return cls(**values)

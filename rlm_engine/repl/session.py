@@ -153,6 +153,14 @@ class ReplSession:
         self._last_vars: list[str] = []
         self._tmpdir: Optional[str] = None
         self._exec_id = 0
+        # root runs that used this worker, in order: a fork of a later one (fork.py) re-runs
+        # the earlier ones first, since their variables are part of its state
+        self.run_ids: list[str] = []
+
+    @property
+    def source(self) -> ContextSource:
+        """Where the loaded context came from (a fork finds it again through this)."""
+        return self._source
 
     @property
     def pid(self) -> Optional[int]:

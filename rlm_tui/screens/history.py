@@ -58,8 +58,11 @@ class HistoryScreen(Screen):
         for i, e in enumerate(self.shown):
             when = time.strftime("%Y-%m-%d %H:%M", time.localtime(e.when)) if e.when else "?"
             failed = e.outcome.startswith(("failed", "cancelled", "(did not"))
+            kind = e.kind if not e.forked_from else \
+                ("  " * max(0, e.depth - 1) + f"↳ fork@{e.fork_at}" if e.depth else
+                 f"fork@{e.fork_at}")
             table.add_row(
-                when, e.kind, e.models[:24], Text(e.outcome[:48], style="red" if failed else ""),
+                when, kind, e.models[:24], Text(e.outcome[:48], style="red" if failed else ""),
                 "" if e.iterations is None else str(e.iterations),
                 "" if e.tokens is None else f"{e.tokens:,}",
                 " ".join(e.prompt[:240].split())[:60], e.context[:20], key=str(i))

@@ -74,6 +74,18 @@ def coalesce(batch: list[ev.Event]) -> list[ev.Event]:
     return out
 
 
+def fork_notice(e: "ev.ForkRestored | ev.ForkDiverged") -> Notice:
+    if isinstance(e, ev.ForkDiverged):
+        from rlm_engine.fork import where
+
+        return Notice(f"the rebuild diverged {where(e.iteration, e.index)}: {e.what}"
+                      + (f"\n{e.diff}" if e.diff else ""), "cancel")
+    return Notice(f"── forked here: iterations 1–{e.iteration} were rebuilt from the recording "
+                  f"({e.blocks} block(s) re-run, {e.served_calls} sub-call(s) served); what "
+                  f"follows is new ──" if e.iteration else
+                  "── forked: started again from the question; what follows is new ──", "fork")
+
+
 class RunView(Screen):
     BINDINGS = [
         Binding("left_square_bracket", "step(-1)", "Back", id="step_back"),
@@ -85,6 +97,8 @@ class RunView(Screen):
                 priority=True, id="step_forward_any"),
         Binding("ctrl+t", "focus_timeline", "Timeline", id="timeline"),
         Binding("ctrl+y", "copy", "Copy", id="copy"),
+        # not in the footer: at 100 columns it would push Ctrl+O out; F1 and Ctrl+P list it
+        Binding("ctrl+f", "fork", "Fork here", show=False, id="fork"),
         Binding("f1", "help", "Help", id="help"),
         Binding("question_mark", "help", "Help", show=False, id="help_alt"),
     ]
@@ -309,8 +323,12 @@ class RunView(Screen):
             self._timeline_only(timeline, r, e)
             return
         if isinstance(e, ev.RunStarted):
+            if e.forked_from:  # a fork's inherited steps are dimmed
+                timeline.inherit(r, e.fork_at)
             if self.in_window((r, 0)):
                 await conv.add(UserMessage(e.prompt), r, 0)
+        elif isinstance(e, (ev.ForkRestored, ev.ForkDiverged)):
+            await conv.add(fork_notice(e), r, e.iteration)
         elif isinstance(e, ev.IterationStarted):
             timeline.add((r, e.iteration))
             forced = bool(run.max_iterations) and e.iteration > run.max_iterations
@@ -574,6 +592,12 @@ class RunView(Screen):
         self.query_one(Timeline).focus()
 
     # -- actions ---------------------------------------------------------------------------
+    def action_fork(self) -> None:
+        """Fork the run at the step being looked at (see forking.py)."""
+        from .forking import fork_here
+
+        self.run_worker(fork_here(self), group="fork", exclusive=True)
+
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen(self.app.bindings_in_force()))  # type: ignore[attr-defined]
 

@@ -66,7 +66,10 @@ class SessionScreen(RunView):
         yield PromptInput(placeholder="Ask about your data, or /help (↑ ↓ history)", id="prompt")
 
     def live_repl(self):
-        return None if self.session.busy else self.session.repl
+        run = self.session.current
+        if self.session.busy or (run is not None and run.fork is not None):
+            return None  # a fork's variables live in its own (closed) worker
+        return self.session.repl
 
     # None: the model check is under way; "": the model was found; else the problem
     model_state: Optional[str] = None
@@ -354,6 +357,31 @@ class SessionScreen(RunView):
             self.notify(f"{worker.group} failed: {type(error).__name__}: {error}",
                         severity="error", timeout=8)
             self.refresh_status()
+
+    def start_fork(self, parent, request) -> None:
+        """Run a fork of `parent` (forking.py) as this session's next run."""
+        from .forking import begin
+
+        try:
+            rlm, run = begin(self, parent, request)
+        except RLMError as exc:
+            self.notify(str(exc), severity="error", timeout=10)
+            return
+        self.session.runs.append(run)
+        run_idx = len(self.session.runs) - 1
+        if self.selected is not None:  # the fork is followed live
+            self.query_one(Timeline).select(None)
+        label = f"fork of “{' '.join(parent.prompt.split())[:80]}” at iteration {request.at}"
+        self.notify(f"{label}: rebuilding…", timeout=4)
+
+        async def go() -> None:
+            try:
+                await self.drive(run, run_idx, run.prompt if request.at == 0 and
+                                 request.instruction else label)
+            finally:
+                await rlm.aclose()
+
+        self.run_worker(go(), group="run")
 
     def action_example(self) -> None:
         """Open (and play) one of the example runs shipped with rlm-tui, in turn."""

@@ -41,6 +41,7 @@ class Timeline(Static, can_focus=True):
         self.steps: list[Step] = []
         self.status: dict[Step, str] = {}  # running | ok | failed
         self.selected: Optional[Step] = None
+        self.inherited: dict[int, int] = {}  # run -> last iteration a fork took over (dimmed)
 
     def on_mount(self) -> None:
         self.render_cells()
@@ -50,6 +51,10 @@ class Timeline(Static, can_focus=True):
             self.steps.append(step)
             self.status[step] = "running"
             self._redraw_soon()
+
+    def inherit(self, run: int, upto: int) -> None:
+        self.inherited[run] = upto if isinstance(upto, int) else 0  # a file may hold anything
+        self._redraw_soon()
 
     def mark(self, step: Step, status: str) -> None:
         if step in self.status:
@@ -70,6 +75,7 @@ class Timeline(Static, can_focus=True):
 
     def clear_all(self) -> None:
         self.steps, self.status, self.selected = [], {}, None
+        self.inherited = {}
         self.render_cells()
 
     def visible_steps(self) -> list[Optional[Step]]:
@@ -104,6 +110,8 @@ class Timeline(Static, can_focus=True):
                 parts.append(f" [bold]run {run + 1}:[/] ")
             style = {"running": "yellow", "ok": "green", "failed": "red"}.get(
                 self.status.get(step, ""), "")
+            if step[1] <= self.inherited.get(step[0], 0):
+                style += " dim"
             if step == self.selected:
                 style += " reverse bold"
             parts.append(f"[{style} @click=select({step[0]},{step[1]})]\\[{step[1]}][/] ")

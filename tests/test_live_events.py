@@ -145,3 +145,37 @@ async def test_a_long_live_run_holds_a_bounded_window_of_widgets(ollama):
                 drawn = sorted(m.iteration for m in screen.query(AssistantMessage))
                 assert drawn == list(range(n - WINDOW + 1, n + 1))
     assert counts[30] <= counts[WINDOW + 2] * 1.2
+
+
+async def test_a_cancellation_inside_one_events_display_does_not_end_the_display(
+        ollama, monkeypatch):
+    """Something awaited while showing one event is cancelled (the display worker was once
+    seen cancelled mid-run): that event is skipped, the rest of the run is still shown."""
+    import asyncio
+
+    from rlm_tui.screens.run_view import RunView
+    from rlm_tui.widgets.conversation import FinalAnswerView
+
+    ollama.fake.script("root", [Reply(text="```repl\nprint('first')\n```\n"),
+                                Reply(text="```repl\nprint('second')\n```\n"),
+                                Reply(text="FINAL(shown)")])
+    show = RunView._show
+    hit = []
+
+    async def show_with_a_cancelled_await(self, run, r, e):
+        if e.kind == "feedback_sent" and not hit:
+            hit.append(e)
+            done = asyncio.get_running_loop().create_future()
+            done.cancel()
+            await done  # raises CancelledError, as an awaited cancelled mount would
+        await show(self, run, r, e)
+
+    monkeypatch.setattr(RunView, "_show", show_with_a_cancelled_await)
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await run_to_end(pilot, "q")
+        screen = app.screen
+        assert hit
+        await until(pilot, lambda: bool(screen.query(FinalAnswerView)))
+        assert screen.query_one(FinalAnswerView).answer == "shown"
+        assert [b.output for b in screen.query(BlockView)] == ["first\n", "second\n"]

@@ -52,6 +52,14 @@ KEEP_OUTPUT_CHARS = 200_000  # per block, of a live run's output kept for redraw
 Step = tuple[int, int]
 
 
+def _stopping() -> bool:
+    """Whether the running task itself is being cancelled (Python 3.11+ can tell; before
+    that every cancellation counts as one)."""
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)
+    return task is None or cancelling is None or cancelling() > 0
+
+
 def coalesce(batch: list[ev.Event]) -> list[ev.Event]:
     """Streamed deltas that arrived together become one (one update per frame, not one
     per chunk: a reply streamed in 64-byte chunks is hundreds of thousands of them)."""
@@ -281,6 +289,12 @@ class RunView(Screen):
                                 await self._show(run, r, e)
                     except Exception as exc:  # noqa: BLE001 - a display bug must not stop the run
                         self.log.error(f"display of {e.kind} failed: {exc!r}")
+                    except asyncio.CancelledError:
+                        if _stopping():
+                            raise  # this display itself is being stopped
+                        # something awaited inside was cancelled (seen once in a full suite
+                        # run: the display worker ended mid-run): skip the event, go on
+                        self.log.error(f"display of {e.kind} was cancelled inside")
             if more:
                 await self.next_frame()
 

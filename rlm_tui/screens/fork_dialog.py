@@ -17,15 +17,16 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static, TextArea
 
+from rlm_engine.fork import ForkOptions
+
 
 @dataclass(frozen=True)
 class ForkRequest:
-    at: int
+    """What the dialog asks for: the engine's fork options, and the models to go on with."""
+
+    options: ForkOptions
     model: str
     sub_model: str
-    instruction: str = ""
-    code: str = ""
-    keep_going: bool = False
 
 
 class ForkDialog(ModalScreen[Optional[ForkRequest]]):
@@ -109,8 +110,9 @@ class ForkDialog(ModalScreen[Optional[ForkRequest]]):
         if not model:
             self.notify("the root model cannot be empty", severity="warning")
             return
-        self.dismiss(ForkRequest(
-            at=self.at, model=model, sub_model=self.query_one("#fork-sub", Input).value.strip(),
-            instruction=self.query_one("#fork-note", Input).value.strip(),
-            code=self.query_one("#fork-code", TextArea).text,
-            keep_going=self.query_one("#fork-keep", Checkbox).value))
+        options = ForkOptions(at=self.at,
+                              instruction=self.query_one("#fork-note", Input).value.strip(),
+                              code=self.query_one("#fork-code", TextArea).text,
+                              keep_going=self.query_one("#fork-keep", Checkbox).value)
+        self.dismiss(ForkRequest(options, model=model,
+                                 sub_model=self.query_one("#fork-sub", Input).value.strip()))

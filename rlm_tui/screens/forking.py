@@ -13,7 +13,7 @@ import asyncio
 from typing import Optional
 
 from rlm_engine import RLM, RLMError
-from rlm_engine.fork import ForkOptions, start_fork
+from rlm_engine.fork import start_fork
 from rlm_engine.replay import RecordedRun
 
 from .fork_dialog import ForkDialog, ForkRequest
@@ -100,8 +100,7 @@ def begin(session_screen, parent: RecordedRun, request: ForkRequest):
     settings = session_screen.session.settings.with_(
         model=request.model, recursive_model=request.sub_model or None)
     rlm = RLM.from_config(settings)
-    options = ForkOptions(at=request.at, instruction=request.instruction, code=request.code,
-                          keep_going=request.keep_going)
+    options = request.options
     try:
         run = start_fork(rlm, parent, options)
     except RLMError:

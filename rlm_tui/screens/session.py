@@ -371,13 +371,13 @@ class SessionScreen(RunView):
         run_idx = len(self.session.runs) - 1
         if self.selected is not None:  # the fork is followed live
             self.query_one(Timeline).select(None)
-        label = f"fork of “{' '.join(parent.prompt.split())[:80]}” at iteration {request.at}"
+        label = f"fork of “{' '.join(parent.prompt.split())[:80]}” at iteration {request.options.at}"
         self.notify(f"{label}: rebuilding…", timeout=4)
 
         async def go() -> None:
             try:
-                await self.drive(run, run_idx, run.prompt if request.at == 0 and
-                                 request.instruction else label)
+                await self.drive(run, run_idx, run.prompt if request.options.at == 0 and
+                                 request.options.instruction else label)
             finally:
                 await rlm.aclose()
 

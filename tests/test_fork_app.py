@@ -4,6 +4,8 @@ in the history."""
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
 from app_helpers import make_app, notifications, run_to_end, settle, until
 from fake_llm_server import Reply
 from rlm_engine.history import list_history
@@ -22,6 +24,17 @@ STEPS = [
 ]
 
 
+@asynccontextmanager
+async def after_the_parent_run(ollama, size=(160, 48)):
+    """The app (and its pilot) once the three-step parent run has finished."""
+    ollama.fake.script("root", list(STEPS))
+    ollama.fake.script("sub", ["sub answer"])
+    app = make_app("root", "sub")
+    async with app.run_test(size=size) as pilot:
+        await run_to_end(pilot, "count")
+        yield app, pilot
+
+
 async def fork_from(pilot, model: str, note: str = "") -> None:
     await pilot.press("ctrl+f")
     await until(pilot, lambda: isinstance(pilot.app.screen, ForkDialog))
@@ -35,11 +48,7 @@ async def fork_from(pilot, model: str, note: str = "") -> None:
 
 
 async def test_fork_here_from_the_timeline_goes_on_live_with_another_model(ollama):
-    ollama.fake.script("root", list(STEPS))
-    ollama.fake.script("sub", ["sub answer"])
-    app = make_app("root", "sub")
-    async with app.run_test(size=(160, 48)) as pilot:
-        await run_to_end(pilot, "count")
+    async with after_the_parent_run(ollama) as (app, pilot):
         screen = app.screen
         screen.query_one(Timeline).select((0, 2))
         await until(pilot, lambda: screen.selected == (0, 2))
@@ -77,11 +86,7 @@ async def test_fork_here_from_the_timeline_goes_on_live_with_another_model(ollam
 
 
 async def test_fork_here_from_a_replay_opens_the_fork_in_the_session(ollama):
-    ollama.fake.script("root", list(STEPS))
-    ollama.fake.script("sub", ["sub answer"])
-    app = make_app("root", "sub")
-    async with app.run_test(size=(160, 48)) as pilot:
-        await run_to_end(pilot, "count")
+    async with after_the_parent_run(ollama) as (app, pilot):
         path = app.session.current.trajectory_path
         app.push_screen(ReplayScreen(RecordedRun.load(path)))
         await until(pilot, lambda: isinstance(app.screen, ReplayScreen))
@@ -103,11 +108,7 @@ async def test_fork_with_no_run_says_so(ollama):
 
 
 async def test_the_palette_offers_fork_here_and_it_opens_the_dialog(ollama):
-    ollama.fake.script("root", list(STEPS))
-    ollama.fake.script("sub", ["sub answer"])
-    app = make_app("root", "sub")
-    async with app.run_test(size=(100, 30)) as pilot:
-        await run_to_end(pilot, "count")
+    async with after_the_parent_run(ollama, size=(100, 30)) as (app, pilot):
         commands = {c.title: c for c in app.get_system_commands(app.screen)}
         assert "Fork here…" in commands
         commands["Fork here…"].callback()

@@ -62,7 +62,7 @@ def add_limit_args(p: argparse.ArgumentParser) -> None:
                    help="time limit of one code block (120)")
     p.add_argument("--memory-mb", type=limits.memory_mb, default=None, metavar="MB",
                    help="memory cap of the REPL worker (4096)")
-    from .cli import add_sandbox_args  # here: cli imports this module
+    from .cli_args import add_sandbox_args  # here: cli_args imports this module
     add_sandbox_args(p)
 
 

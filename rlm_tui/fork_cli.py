@@ -18,7 +18,7 @@ from pathlib import Path
 
 
 def add_fork_args(sub) -> None:
-    from .cli import add_model_args
+    from .cli_args import add_model_args
     from rlm_engine.config import RunConfig
 
     f = sub.add_parser(

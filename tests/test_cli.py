@@ -194,7 +194,7 @@ def test_run_limits_reach_the_engine_from_flags_and_config(ollama, server_env, t
 
 def test_bench_hands_its_run_limits_to_every_trial():
     from rlm_tui.bench_cli import make_runner
-    from rlm_tui.cli import build_parser
+    from rlm_tui.cli_args import build_parser
 
     args = build_parser().parse_args([
         "bench", "--no-local", "--no-cloud-auto", "--ollama", "m", "--memory-mb", "512",

@@ -6,7 +6,7 @@ import dataclasses
 from rlm_engine import RLM, ClientOptions, ReplSession, RunConfig
 from rlm_engine.clients.openai_client import OpenAICompatClient
 from rlm_engine.clients.client_set import ClientSet
-from rlm_tui.cli import build_parser, resolve_model_args
+from rlm_tui.cli_args import build_parser, resolve_model_args
 from rlm_tui.session import settings_from_args
 
 

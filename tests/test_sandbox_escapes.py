@@ -486,7 +486,7 @@ async def test_output_left_running_between_blocks_does_not_pile_up(session_facto
 ])
 def test_sandbox_flags_reach_the_settings(argv, expected, monkeypatch):
     from rlm_engine import RLM
-    from rlm_tui.cli import build_parser, resolve_model_args
+    from rlm_tui.cli_args import build_parser, resolve_model_args
     from rlm_tui.session import Session, settings_from_args
 
     for name in ("RLM_TUI_SANDBOX", "RLM_TUI_SANDBOX_NETWORK", "RLM_TUI_SANDBOX_BINDS"):
@@ -500,7 +500,7 @@ def test_sandbox_flags_reach_the_settings(argv, expected, monkeypatch):
 
 def test_benchmark_trials_take_the_sandbox_flags(monkeypatch):
     from rlm_tui.bench_cli import limit_options
-    from rlm_tui.cli import build_parser
+    from rlm_tui.cli_args import build_parser
 
     monkeypatch.delenv("RLM_TUI_SANDBOX", raising=False)
     args = build_parser().parse_args(["bench", "--no-sandbox", "--sandbox-bind", "/usr"])

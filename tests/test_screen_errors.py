@@ -147,7 +147,7 @@ async def test_a_damaged_benchmark_from_the_history_is_one_line():
 async def test_a_bad_config_value_is_shown_in_the_app_too(tmp_path, monkeypatch):
     """Warnings on stderr are hidden behind the full screen: the app repeats them."""
     from rlm_tui import limits
-    from rlm_tui.cli import build_parser, resolve_model_args
+    from rlm_tui.cli_args import build_parser, resolve_model_args
 
     monkeypatch.setenv("RLM_TUI_CONFIG_DIR", str(tmp_path))
     (tmp_path / "config.toml").write_text("[run]\nmemory_mb = 12\nmax_depth = 2\n")

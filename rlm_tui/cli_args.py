@@ -186,8 +186,8 @@ def add_bench_args(sub) -> None:
     b.add_argument("--no-cloud-auto", action="store_true",
                    help="do not add a model for each provider whose API key is set")
     b.add_argument("--parallel", type=limits.count, default=1, help="trials at once (1)")
-    b.add_argument("--max-iterations", type=limits.count, default=15,
-                   help="root turns per trial (15)")
+    b.add_argument("--max-iterations", type=limits.count, default=RunConfig.max_iterations,
+                   help=f"root turns per trial ({RunConfig.max_iterations})")
     add_limit_args(b)
     b.add_argument("--no-tui", action="store_true", help="run headless and print the table")
     b.add_argument("--out", default=None, metavar="FILE",

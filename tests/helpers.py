@@ -31,3 +31,13 @@ def last_user_message(request: dict) -> str:
 def kinds(events) -> list[str]:
     return [e.kind for e in events if not isinstance(e, (ev.TokenDelta, ev.ThinkingDelta,
                                                          ev.CodeOutput, ev.UsageUpdated))]
+
+
+def running(pid: int) -> bool:
+    """Process `pid` exists and is not dead-but-unreaped (a zombie runs no code)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            state = fh.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")

@@ -4,10 +4,9 @@ limits, cancel during code, output cutting."""
 from __future__ import annotations
 
 import asyncio
-import os
 
 from fake_llm_server import Reply
-from helpers import collect, kinds, last_user_message, make_rlm, of
+from helpers import collect, kinds, last_user_message, make_rlm, of, running
 from rlm_engine import events as ev
 from rlm_engine import prompts
 
@@ -199,10 +198,8 @@ async def test_cancel_while_code_loops_forever_kills_nothing_but_the_block(ollam
     await rlm.aclose()
     assert run.result.status == "cancelled"
     assert run.result.iteration_log[0].blocks[0].code.startswith("while True")
-    # the run's worker is gone (no orphan)
-    import pytest
-    with pytest.raises(ProcessLookupError):
-        os.kill(pids[0], 0)
+    # the run's worker is gone (no orphan) once its REPL is closed
+    assert pids[0] and not running(pids[0])
 
 
 async def test_long_output_is_cut_for_the_model_with_a_note(ollama):

@@ -46,6 +46,26 @@ OutputSink = Callable[[str, str], None]  # (stream, text)
 QueryHandler = Callable[[dict], Awaitable[list]]
 
 
+async def _exited(pid: int, timeout: float) -> None:
+    """Wait until process `pid` has exited (its pidfd turns readable), at most `timeout`."""
+    try:
+        fd = os.pidfd_open(pid)
+    except OSError:  # gone already
+        return
+    exited = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_reader(fd, exited.set)
+        try:
+            await asyncio.wait_for(exited.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+        finally:
+            loop.remove_reader(fd)
+    finally:
+        os.close(fd)
+
+
 @dataclass(frozen=True)
 class ContextSource:
     """Where `context` comes from: a file/directory path (loaded inside the worker), a value,
@@ -260,7 +280,7 @@ class ReplSession:
         PID namespace; else the supervisor, asked with SIGTERM, kills all it adopted."""
         proc, self._proc = self._proc, None
         tasks, self._tasks = self._tasks, []
-        self._worker_pid, self._fresh = None, False
+        worker, self._worker_pid, self._fresh = self._worker_pid, None, False
         if self._writer is not None:
             self._writer.close()
             self._writer = None
@@ -281,6 +301,10 @@ class ReplSession:
                     await asyncio.wait_for(proc.wait(), 5.0)
                 except asyncio.TimeoutError:
                     pass
+            # under bwrap the worker dies a moment after bwrap (its PID namespace is torn
+            # down when bwrap's child notices): closed means gone, so wait for it (bounded)
+            if worker is not None:
+                await _exited(worker, 2.0)
             # the dead worker's pipes reach EOF, so the readers end by themselves and the
             # subprocess transport closes (cancelling them first left it to the GC)
             if tasks:

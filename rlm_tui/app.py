@@ -32,6 +32,7 @@ from rlm_engine import RLMError, check_context_path
 from rlm_engine.paths import config_dir, data_dir, saved_benchmarks
 
 from .background import load_then
+from .screens.modals import HelpScreen
 from .session import Session, settings_from_args
 
 CLIPBOARD_TOOLS = (["wl-copy"], ["xclip", "-selection", "clipboard"],
@@ -97,6 +98,7 @@ class RLMApp(App):
         self.demo = demo  # `rlm-tui demo`: start the live demo once the model is found
         self.keymap_problem: Optional[str] = None
         self.startup_problems: list[str] = []
+        self._help: Optional[HelpScreen] = None
 
     def on_mount(self) -> None:
         from .screens.session import SessionScreen
@@ -162,10 +164,23 @@ class RLMApp(App):
         self.run_worker(work, thread=True, group="clipboard", exit_on_error=False)
 
     # -- help and palette ------------------------------------------------------------------
-    def bindings_in_force(self) -> list[tuple[str, str]]:
-        """The app's and the screen's keys as bound now (keys.toml included); a focused
-        widget's own editing keys are left out."""
-        screen = self._session_screen() or self.screen
+    def show_help(self, screen=None) -> None:
+        """The help screen for the keys of `screen` (the one F1 was pressed on), built once per
+        set of keys and kept installed: F1 during a flood then costs one frame, not a compose
+        and mount (benchmarks/tmux_keys.py)."""
+        bindings = self.bindings_in_force(screen)
+        if self._help is None or self._help.bindings_in_force != bindings:
+            old, self._help = self._help, HelpScreen(bindings)
+            if old is not None:
+                self.uninstall_screen(old)
+                old.remove()
+            self.install_screen(self._help, "help")
+        self.push_screen(self._help)
+
+    def bindings_in_force(self, screen=None) -> list[tuple[str, str]]:
+        """The app's and `screen`'s keys (default: the session screen's) as bound now
+        (keys.toml included); a focused widget's own editing keys are left out."""
+        screen = screen or self._session_screen() or self.screen
         seen = set()
         for node in (self, screen):
             bindings_map = node._bindings.copy()

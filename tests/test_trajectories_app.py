@@ -90,6 +90,28 @@ async def test_an_rlms_log_opens_steps_and_shows_the_child_run_as_a_tree():
         assert "depth 1" in child.border_title
 
 
+async def test_help_on_the_replay_screen_shows_the_replay_keys():
+    from rlm_tui.screens.modals import HelpScreen
+    app = make_app(model="nothing-needed")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("f1")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        session_help = app.screen
+        assert ("esc", "Cancel run") in session_help.bindings_in_force
+        await pilot.press("escape")
+        await open_replay(pilot, app, RLMS_LOG)
+        await pilot.press("f1")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        keys = app.screen.bindings_in_force
+        assert ("p", "Play the run at its recorded pace / stop") in keys
+        assert ("esc", "Cancel run") not in keys
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ReplayScreen))
+        await pilot.press("f1")  # the same keys again: the same (installed) help screen
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        assert app.screen.bindings_in_force == keys and app.screen is not session_help
+
+
 async def test_a_truncated_trajectory_opens_with_a_warning(ollama, tmp_path):
     ollama.fake.script("root", list(THREE_STEPS))
     ollama.fake.script("sub", ["ok"])

@@ -43,7 +43,7 @@ from ..widgets.repl_view import ReplView, SubCallView
 from ..widgets.timeline import Timeline
 from ..widgets.usage import UsagePanel
 from ..widgets.variables import VariablesTable
-from .modals import HelpScreen, TextViewer
+from .modals import TextViewer
 
 WINDOW = 12  # timeline steps that have widgets at once
 STREAM_PARSE_CHARS = 200_000  # replies up to this long show their code while streaming
@@ -478,21 +478,23 @@ class RunView(Screen):
 
     async def redraw(self, around: Optional[Step]) -> None:
         """Draw the panes anew for the window around `around` (None: the newest steps)."""
+        # layout and painting held until the window is drawn: one layout, not one per widget
         async with self._draw:
-            await self._clear_panes(*self.window_around(around))
-            self._redrawing = True
-            try:
-                for r, run in enumerate(self.runs):
-                    if self.window_hi is not None and (r, 0) > self.window_hi:
-                        break
-                    for e in self.events_of(r):
-                        await self._show(run, r, e)
-            finally:
-                self._redrawing = False
-            await self.conversation.flush()
-            for block in self.repl.blocks.values():
-                block.flush()
-            await self._close_interrupted()
+            with self.app.batch_update():
+                await self._clear_panes(*self.window_around(around))
+                self._redrawing = True
+                try:
+                    for r, run in enumerate(self.runs):
+                        if self.window_hi is not None and (r, 0) > self.window_hi:
+                            break
+                        for e in self.events_of(r):
+                            await self._show(run, r, e)
+                finally:
+                    self._redrawing = False
+                await self.conversation.flush()
+                for block in self.repl.blocks.values():
+                    block.flush()
+                await self._close_interrupted()
 
     async def _close_interrupted(self) -> None:
         """A recorded run that stops without its closing events: its open blocks end with
@@ -613,7 +615,7 @@ class RunView(Screen):
         self.run_worker(fork_here(self), group="fork", exclusive=True)
 
     def action_help(self) -> None:
-        self.app.push_screen(HelpScreen(self.app.bindings_in_force()))  # type: ignore[attr-defined]
+        self.app.show_help(self)  # type: ignore[attr-defined]
 
     def action_copy(self) -> None:
         node = self.focused

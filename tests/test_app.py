@@ -64,7 +64,17 @@ async def test_a_query_runs_end_to_end_and_every_pane_shows_its_part(ollama, tmp
         assert [m.prompt for m in screen.query(UserMessage)] == ["What is in it?"]
         replies = [m.text for m in screen.query(AssistantMessage)]
         assert replies[0].startswith("First I look.") and replies[2] == "FINAL(three words, summarised)"
-        assert len(screen.query(FeedbackNote)) == 2
+        notes = list(screen.query(FeedbackNote))
+        assert len(notes) == 2
+        # a note is one line until opened (Enter or a click), then shows what was sent
+        shown = lambda note: str(note.render())  # noqa: E731
+        assert shown(notes[0]).startswith("▶ sent back to the model:") and "\n" not in shown(
+            notes[0])
+        notes[0].focus()
+        await pilot.press("enter")
+        assert shown(notes[0]).startswith("▼") and notes[0].text.strip() in shown(notes[0])
+        await pilot.click(notes[0])
+        assert shown(notes[0]).startswith("▶")
         assert screen.query_one(FinalAnswerView).answer == "three words, summarised"
         blocks = list(screen.query(BlockView))
         assert [b.step for b in blocks] == [(0, 1), (0, 2)]
@@ -295,9 +305,26 @@ async def test_a_long_reply_streams_into_segments_then_plain_text(ollama):
             "reply-plain") else type(s).__name__ for s in msg._segments]
         assert kinds.count("frozen") >= MARKDOWN_LINES // SEGMENT_LINES
         assert "plain" in kinds and kinds.index("plain") > kinds.index("frozen")
-        assert len(msg.query("*")) < 2 * len(msg._segments) + 10  # no widget per list item
+        # one widget per segment: none per list item, no thinking fold without thinking
+        assert list(msg.children) == msg._segments
         assert msg.text.endswith("FINAL(ok)")
         assert "plain text" in str(msg.border_subtitle)
+
+
+async def test_thinking_gets_its_fold_above_the_reply_only_when_it_arrives(ollama):
+    from textual.widgets import Collapsible
+    ollama.fake.script("root", [Reply(text="Let me look.\n```repl\nprint(1)\n```\n",
+                                      thinking="I should print one."),
+                                Reply(text="FINAL(ok)")])
+    app = make_app()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await run_to_end(pilot, "q")
+        first, second = sorted(app.screen.query(AssistantMessage), key=lambda m: m.iteration)
+        fold = first.children[0]
+        assert isinstance(fold, Collapsible) and fold.title == "thinking (19 chars)"
+        assert "I should print one." in str(fold.query_one(".thinking-text").render())
+        assert first.children[1:] == first._segments and "Let me look." in first.text
+        assert not second.query(Collapsible)  # no thinking: no fold
 
 
 async def test_questions_are_kept_on_disk_and_recalled_with_up(ollama):

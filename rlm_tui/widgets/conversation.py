@@ -1,14 +1,14 @@
 """The conversation pane: questions, the model's replies streaming as Markdown, thinking
 (dimmed, collapsible), what was sent back to the model, and the final answer.
 
-Tokens are buffered and flushed to Textual's Markdown stream every 80 ms, so a fast model
-cannot starve keystrokes. Textual's stream re-renders the reply's last Markdown block on each
-write, and a long list is one block; so a reply streams into a run of Markdown segments, a new
-one every `SEGMENT_LINES` lines (never inside a code fence), and each write costs one short
-segment at most. Textual builds several widgets per Markdown block (a 5,000-item list is some
-20,000 widgets, and every frame's layout walks them), so a complete segment is frozen into one
-Static drawing the same Markdown with Rich, and past `MARKDOWN_LINES` lines a reply goes on as
-plain-text segments.
+Tokens are buffered and flushed every 80 ms, so a fast model cannot starve keystrokes. A reply
+is drawn by Rich, not by Textual's Markdown widget: that widget keeps several widgets per
+Markdown block (a paragraph and a code fence are four), and every frame's layout, every mount
+and every redraw of the 12-step window walks them all. A reply is a run of `Segment`s (one
+Static each), a new one every `SEGMENT_LINES` lines (never inside a code fence), so a flush
+re-renders one short segment at most; past `MARKDOWN_LINES` lines a reply goes on as plain
+text. The thinking fold is mounted only when thinking arrives. So a reply costs two widgets,
+not nine (benchmarks/tmux_keys.py, stepping across the window's edge).
 What is shown of a reply, a line, thinking or an answer is cut (clip.py) so that no size of
 reply can stall the screen; the whole text is kept for copying.
 Every item is tagged with (run, iteration) so the timeline can show the conversation as it
@@ -21,8 +21,9 @@ from typing import Optional
 
 from rich.markdown import Markdown as RichMarkdown
 from rich.text import Text
+from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Collapsible, Markdown, Static
+from textual.widgets import Collapsible, Static
 
 from .clip import REPLY_CHARS, StreamClip, clip
 
@@ -71,8 +72,25 @@ class UserMessage(Step, Static, can_focus=True):
         return "question", self.prompt
 
 
+class Segment(Static):
+    """A run of a reply's lines: Markdown drawn by Rich (`reply-body`; `reply-frozen` once
+    complete), or plain text (`reply-plain`) for the lines of a long reply past
+    MARKDOWN_LINES. `source` is the text it shows."""
+
+    def __init__(self, markdown: bool) -> None:
+        super().__init__("", classes="reply-body" if markdown else "reply-plain")
+        self.markdown = markdown
+        self.source = ""
+
+    def show(self, text: str) -> None:
+        if text != self.source:
+            self.source = text
+            self.update(RichMarkdown(text, code_theme="monokai") if self.markdown
+                        else Text(text))
+
+
 class AssistantMessage(Step, Vertical, can_focus=True):
-    """One root reply: a thinking fold (shown once thinking arrives) and a Markdown body."""
+    """One root reply: a thinking fold (once thinking arrives) and the reply's segments."""
 
     DEFAULT_CSS = """
     AssistantMessage {
@@ -84,10 +102,6 @@ class AssistantMessage(Step, Vertical, can_focus=True):
     }
     AssistantMessage:focus {
         background: $boost;
-    }
-    AssistantMessage Markdown {
-        margin: 0;
-        padding: 0;
     }
     AssistantMessage .thinking {
         margin: 0;
@@ -114,18 +128,13 @@ class AssistantMessage(Step, Vertical, can_focus=True):
         self._thinking_clip = StreamClip()
         self._pending = ""
         self._pending_thinking = ""
-        self._stream = None
-        self._segment = ""  # the text of the segment being streamed into
-        self._segments: list = []  # Markdown widgets, then plain Statics for a long reply
+        self._segment = ""  # the text of the segment being written into
+        self._segments: list[Segment] = []
         self._lines = 0
         self.done = False
 
     def compose(self):
-        fold = Collapsible(Static("", classes="thinking-text"), title="thinking",
-                           collapsed=True, classes="thinking")
-        fold.display = False
-        yield fold
-        first = Markdown("", classes="reply-body")
+        first = Segment(markdown=True)
         self._segments.append(first)
         yield first
 
@@ -162,20 +171,26 @@ class AssistantMessage(Step, Vertical, can_focus=True):
 
     async def flush(self) -> None:
         if self._pending_thinking:
-            fold = self.query_one(Collapsible)
-            fold.display = True
+            self._pending_thinking = ""
+            folds = self.query(Collapsible)
+            if folds:
+                fold = folds.first()
+            else:  # the first thinking: the fold goes above the reply
+                fold = Collapsible(Static("", classes="thinking-text"), title="thinking",
+                                   collapsed=True, classes="thinking")
+                await self.mount(fold, before=0)
             chars = sum(map(len, self.thinking_parts))
             fold.title = f"thinking ({chars:,} chars)"
-            self.query_one(".thinking-text", Static).update(
+            fold.query_one(".thinking-text", Static).update(
                 Text(self._thinking_shown, style="dim"))
-            self._pending_thinking = ""
         if self._pending:
             chunk, self._pending = self._pending, ""
             await self._write(chunk)
 
     async def _write(self, chunk: str) -> None:
-        """Stream `chunk`, starting a new segment each SEGMENT_LINES lines (a flush may carry
-        a whole reply), but never inside a code fence."""
+        """Add `chunk` to the segments, starting a new segment each SEGMENT_LINES lines (a
+        flush may carry a whole reply), but never inside a code fence. Each segment touched
+        is drawn once, at the end (or when it is complete)."""
         while chunk:
             room = SEGMENT_LINES - self._segment.count("\n")
             in_fence = self._segment.count("```") % 2 == 1
@@ -193,52 +208,29 @@ class AssistantMessage(Step, Vertical, can_focus=True):
                     if pos < 0:
                         break
                 cut = len(chunk) if pos < 0 else pos + 1
-            await self._stream_into(chunk[:cut])
-            chunk = chunk[cut:]
-
-    async def _stream_into(self, chunk: str) -> None:
-        self._segment += chunk
-        self._lines += chunk.count("\n")
-        target = self._segments[-1]
-        if isinstance(target, Static):
-            target.update(Text(self._segment))
-            return
-        if self._stream is None:
-            self._stream = Markdown.get_stream(target)
-        await self._stream.write(chunk)
+            piece, chunk = chunk[:cut], chunk[cut:]
+            self._segment += piece
+            self._lines += piece.count("\n")
+        self._segments[-1].show(self._segment)
 
     async def _new_segment(self) -> None:
-        if self._stream is not None:
-            await self._stream.stop()
-            self._stream = None
-        await self._freeze_last()
+        """The last segment is complete: draw it whole and start the next one."""
+        last = self._segments[-1]
+        last.show(self._segment)
+        if last.markdown:
+            last.add_class("reply-frozen")
         self._segment = ""
-        if self._lines >= MARKDOWN_LINES:
-            segment = Static("", classes="reply-plain")
+        markdown = self._lines < MARKDOWN_LINES
+        if not markdown:
             self.border_subtitle = f"long reply: plain text after line {self._lines:,}"
-        else:
-            segment = Markdown("", classes="reply-body")
+        segment = Segment(markdown)
         self._segments.append(segment)
         await self.mount(segment)
 
-    async def _freeze_last(self) -> None:
-        """A complete Markdown segment becomes one Static drawing the same Markdown with
-        Rich: Textual's Markdown keeps several widgets per block (an 80-item list is some
-        320), and every frame's layout walks them all."""
-        last = self._segments[-1] if self._segments else None
-        if isinstance(last, Markdown) and self._segment.count("\n") > 8:
-            frozen = Static(RichMarkdown(self._segment, code_theme="monokai"),
-                            classes="reply-body reply-frozen")
-            self._segments[-1] = frozen
-            await self.mount(frozen, before=last)
-            await last.remove()
-
     async def finish(self, text: str, thinking: str, cut: bool) -> None:
-        """The reply is complete; show exactly what the model said (cut where it invented)."""
+        """The reply is complete; show exactly what the model said (cut where it invented).
+        A reply that was not streamed here (a redraw) is written in one go."""
         await self.flush()
-        if self._stream is not None:
-            await self._stream.stop()
-            self._stream = None
         changed = text != self.text
         self.text, self.done = text, True
         if thinking and thinking != self.thinking:
@@ -246,15 +238,17 @@ class AssistantMessage(Step, Vertical, can_focus=True):
             self._thinking_shown = clip(thinking)
             self._pending_thinking = "x"
             await self.flush()
-        if changed or not text:
-            for old in self._segments:
-                await old.remove()
-            first = Markdown(clip(text, REPLY_CHARS // 4) or "*(empty reply)*",
-                             classes="reply-body")
-            self._segments = [first]
-            await self.mount(first)
-        elif len(self._segments) > 1:
-            await self._freeze_last()
+        if changed:
+            if len(self._segments) > 1:
+                await self.remove_children(self._segments[1:])
+            del self._segments[1:]
+            self._segment, self._lines, self.border_subtitle = "", 0, ""
+            self._segments[0].show("")
+            await self._write(clip(text, REPLY_CHARS // 4))  # (its cut says so in the text)
+        if not text:
+            self._segments[0].show("*(empty reply)*")
+        if self._segments[-1].markdown:
+            self._segments[-1].add_class("reply-frozen")
         if cut:
             self.border_subtitle = "cut: the model started inventing its code's output"
 
@@ -262,25 +256,44 @@ class AssistantMessage(Step, Vertical, can_focus=True):
         return "reply", self.text
 
 
-class FeedbackNote(Step, Collapsible):
-    """What the loop sent back to the model (code output, errors, a nudge)."""
+class FeedbackNote(Step, Static, can_focus=True):
+    """What the loop sent back to the model (code output, errors, a nudge): one line, and the
+    whole of it (cut for display) when opened with Enter or a click. One widget, where a
+    Collapsible is four: there is one of these per iteration in the window."""
 
     DEFAULT_CSS = """
     FeedbackNote {
         margin: 0;
-        padding: 0;
-        border: none;
-        background: transparent;
+        padding: 0 1;
         color: $text-muted;
+    }
+    FeedbackNote:focus {
+        background: $boost;
     }
     """
 
+    BINDINGS = [Binding("enter", "toggle", "Open/close", show=False)]
+
     def __init__(self, text: str) -> None:
-        first = text.strip().splitlines()[0] if text.strip() else ""
-        super().__init__(Static(Text(clip(text)), classes="feedback-text"),
-                         title=f"sent back to the model: {first[:70]}", collapsed=True,
-                         classes="feedback")
+        super().__init__("", classes="feedback")
         self.text = text
+        first = text.strip().splitlines()[0] if text.strip() else ""
+        self.title = f"sent back to the model: {first[:70]}"
+        self.collapsed = True
+        self._draw()
+
+    def _draw(self) -> None:
+        shown = Text(("▶ " if self.collapsed else "▼ ") + self.title)
+        if not self.collapsed:
+            shown.append("\n" + clip(self.text), style="dim")
+        self.update(shown)
+
+    def action_toggle(self) -> None:
+        self.collapsed = not self.collapsed
+        self._draw()
+
+    def on_click(self) -> None:
+        self.action_toggle()
 
     def copy_text(self) -> tuple[str, str]:
         return "feedback", self.text

@@ -179,3 +179,84 @@ async def test_a_cancellation_inside_one_events_display_does_not_end_the_display
         await until(pilot, lambda: bool(screen.query(FinalAnswerView)))
         assert screen.query_one(FinalAnswerView).answer == "shown"
         assert [b.output for b in screen.query(BlockView)] == ["first\n", "second\n"]
+
+
+def panes(screen) -> list:
+    """What the conversation and REPL panes hold, in order: kind, step and content."""
+    from rlm_tui.widgets.conversation import AssistantMessage, Step
+    from rlm_tui.widgets.repl_view import SubCallView
+    conv = []
+    for item in screen.conversation.children:
+        if not isinstance(item, Step):
+            continue
+        body = ([s.source for s in item._segments] if isinstance(item, AssistantMessage)
+                else str(item.render()))
+        conv.append((type(item).__name__, item.step, item.display, body))
+    repl = [(b.step, b.index, b.display, b.code, b.output, b.state, b.error,
+             [str(s.title) for s in b.query(SubCallView)]) for b in screen.repl.children]
+    return [conv, repl]
+
+
+async def test_stepping_past_the_window_edge_draws_what_a_full_redraw_draws(ollama):
+    """Stepping one past the window's edge moves the window a few steps (drawing those and
+    dropping as many at the other end); every step, back to the question and forward to the
+    end, the panes hold exactly what drawing the same window from scratch gives, in order."""
+    from rlm_tui.screens.run_view import SHIFT_ROOM, WINDOW
+    from rlm_tui.widgets.conversation import UserMessage
+
+    n = WINDOW + 8
+    replies = []
+    for i in range(1, n):
+        code = f"v{i} = {i}\nprint('step', {i})"
+        if i % 7 == 0:
+            code += f"\nprint(llm_query('q{i}'))"
+        if i % 9 == 0:
+            code += "\n1 / 0"
+        replies.append(Reply(text=f"Step {i}.\n```repl\n{code}\n```\n"))
+    ollama.fake.script("root", replies + [Reply(text="FINAL(end)")])
+    ollama.fake.script("sub", [f"sub answer {i}" for i in range(n)])
+    app = make_app(recursive="sub", max_iterations=n + 1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_to_end(pilot, "long")
+        screen = app.screen
+        redraws = []
+        real_redraw = screen.redraw_window
+
+        async def counted(lo, hi):
+            redraws.append((lo, hi))
+            await real_redraw(lo, hi)
+
+        screen.redraw_window = counted
+        steps = list(screen.query_one("Timeline").steps)
+        path = [s for s in reversed(steps[:-1])] + steps[1:]  # to the first step, then back
+        moves = 0
+        for step in path:
+            window = (screen.window_lo, screen.window_hi)
+            screen.query_one("Timeline").select(step)
+            want = None if step == steps[-1] else step
+            await until(pilot, lambda want=want: screen.selected == want)
+            await pilot.pause()
+            got = panes(screen)
+            drawn = [s for _, s, _, _ in got[0]]
+            assert drawn == sorted(drawn), step  # in step order
+            assert step in drawn
+            shown = [s for _, s, d, _ in got[0] if d]
+            assert max(shown) == (want or steps[-1])
+            if window == (screen.window_lo, screen.window_hi):
+                continue  # the window did not move: nothing was drawn
+            moves += 1
+            await real_redraw(screen.window_lo, screen.window_hi)
+            screen.conversation.show_until(screen.selected)  # as after any move
+            screen.repl.show_until(screen.selected)
+            await pilot.pause()
+            again = panes(screen)
+            for pane, (a, b) in enumerate(zip(got, again)):
+                assert len(a) == len(b), (step, pane, [x[:2] for x in a], [x[:2] for x in b])
+                for x, y in zip(a, b):
+                    assert x == y, (step, pane)
+        assert moves >= 2 * (n - WINDOW) // (SHIFT_ROOM + 1)  # a move every few steps
+        assert not redraws  # every move was a shift, none a whole redraw
+        # at the first step the question is drawn again
+        screen.query_one("Timeline").select(steps[0])
+        await until(pilot, lambda: screen.selected == steps[0])
+        assert [m.prompt for m in screen.query(UserMessage)] == ["long"]

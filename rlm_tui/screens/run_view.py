@@ -48,6 +48,7 @@ from .modals import TextViewer
 WINDOW = 12  # timeline steps that have widgets at once
 STREAM_PARSE_CHARS = 200_000  # replies up to this long show their code while streaming
 SLICE_SECONDS = 0.04  # of event handling between two frames
+SHIFT_ROOM = 3  # steps drawn beyond the one stepped to, when stepping past the window's edge
 KEEP_OUTPUT_CHARS = 200_000  # per block, of a live run's output kept for redrawing
 Step = tuple[int, int]
 
@@ -418,8 +419,8 @@ class RunView(Screen):
             self.window_hi = drawn[-2]
             return
         self.window_lo = drawn[-WINDOW]
-        await self.conversation.drop_before(self.window_lo)
-        await self.repl.drop_before(self.window_lo)
+        await self.conversation.drop_outside(self.window_lo, None)
+        await self.repl.drop_outside(self.window_lo, None)
         await self._show_folded()
 
     async def _show_folded(self) -> None:
@@ -454,8 +455,35 @@ class RunView(Screen):
             return (0, 0), None
         here = len(steps) - 1 if step is None or step not in steps else steps.index(step)
         hi = min(len(steps) - 1, max(here + WINDOW // 2, WINDOW - 1))
-        lo = hi - WINDOW + 1
-        return steps[lo], (None if hi == len(steps) - 1 else steps[hi])
+        return self._window(steps, hi - WINDOW + 1, hi)
+
+    @staticmethod
+    def _window(steps: list[Step], lo: int, hi: int) -> tuple[Step, Optional[Step]]:
+        """The window of timeline steps lo..hi (indexes): from the question of lo's run when
+        lo is that run's first step, to the newest (None) when hi is the last."""
+        first = lo == 0 or steps[lo - 1][0] != steps[lo][0]
+        return ((steps[lo][0], 0) if first else steps[lo],
+                None if hi == len(steps) - 1 else steps[hi])
+
+    def window_shifted(self, step: Optional[Step]) -> Optional[tuple[Step, Optional[Step]]]:
+        """The window moved just far enough to hold `step` (None: the newest) and SHIFT_ROOM
+        steps beyond it, or None when that window would not overlap the drawn one (a jump)."""
+        steps = self.query_one(Timeline).steps
+        if len(steps) <= WINDOW or (step is not None and step not in steps):
+            return None
+        here = len(steps) - 1 if step is None else steps.index(step)
+        drawn = [i for i, s in enumerate(steps) if self.in_window(s)]
+        if not drawn:
+            return None
+        if here < drawn[0]:
+            lo = max(0, here - SHIFT_ROOM)
+            hi = min(len(steps) - 1, lo + WINDOW - 1)
+        else:
+            hi = min(len(steps) - 1, here + SHIFT_ROOM)
+            lo = max(0, hi - WINDOW + 1)
+        if hi < drawn[0] or lo > drawn[-1]:
+            return None
+        return self._window(steps, lo, hi)
 
     def window_holds(self, step: Optional[Step]) -> bool:
         if step is None:
@@ -476,12 +504,59 @@ class RunView(Screen):
         self.conversation.limit = self.repl.limit = None
         await self._show_folded()
 
+    async def move_window(self, step: Optional[Step]) -> None:
+        """Make the window hold `step` (None: the newest). A step just past an edge moves the
+        window a few steps: their widgets are drawn and as many at the other end dropped (a
+        window's worth at each edge cost 80-300 ms, benchmarks/tmux_keys.py); a jump further
+        away draws the window around it anew."""
+        shifted = self.window_shifted(step)
+        if shifted is None:
+            await self.redraw(step)
+            return
+        lo, hi = shifted
+        old_lo, old_hi = self.window_lo, self.window_hi
+
+        def fresh(s: Step) -> bool:
+            return lo <= s and (hi is None or s <= hi) and not (
+                old_lo <= s and (old_hi is None or s <= old_hi))
+
+        async with self._draw:
+            with self.app.batch_update():
+                self.window_lo, self.window_hi = lo, hi
+                await self.conversation.drop_outside(lo, hi)
+                await self.repl.drop_outside(lo, hi)
+                self._redrawing = True
+                try:
+                    for r, run in enumerate(self.runs):
+                        if hi is not None and (r, 0) > hi:
+                            break
+                        # an event without a step of its own (a sub-call's, a child run's)
+                        # belongs to the step of the root event before it
+                        owner: Optional[Step] = None
+                        for e in self.events_of(r):
+                            step_of = self._step_of(run, r, e)
+                            if step_of is not None:
+                                owner = step_of
+                            if owner is not None and fresh(owner):
+                                await self._show(run, r, e)
+                finally:
+                    self._redrawing = False
+                await self._show_folded()
+                await self.conversation.flush()
+                for block in self.repl.blocks.values():
+                    block.flush()
+                await self._close_interrupted(fresh)
+
     async def redraw(self, around: Optional[Step]) -> None:
         """Draw the panes anew for the window around `around` (None: the newest steps)."""
+        await self.redraw_window(*self.window_around(around))
+
+    async def redraw_window(self, lo: Step, hi: Optional[Step]) -> None:
+        """Draw the panes anew for the window lo..hi."""
         # layout and painting held until the window is drawn: one layout, not one per widget
         async with self._draw:
             with self.app.batch_update():
-                await self._clear_panes(*self.window_around(around))
+                await self._clear_panes(lo, hi)
                 self._redrawing = True
                 try:
                     for r, run in enumerate(self.runs):
@@ -496,9 +571,10 @@ class RunView(Screen):
                     block.flush()
                 await self._close_interrupted()
 
-    async def _close_interrupted(self) -> None:
+    async def _close_interrupted(self, drawn_now=lambda step: True) -> None:
         """A recorded run that stops without its closing events: its open blocks end with
-        the time they ran (not a timer ticking forever), and a note says so."""
+        the time they ran (not a timer ticking forever), and a note says so (once: only when
+        its last step is among those just drawn)."""
         for r, run in enumerate(self.runs):
             st = run.state
             if st.status != "interrupted":
@@ -510,7 +586,7 @@ class RunView(Screen):
                     if rec is not None:
                         view.finish(rec.duration, rec.error or "interrupted", False)
             last = (r, len(st.iterations))
-            if self.in_window(last):
+            if self.in_window(last) and drawn_now(last):
                 await self.conversation.add(Notice(
                     "interrupted: the run's events stop here (its app was closed or killed)",
                     "cancel"), *last)
@@ -559,7 +635,7 @@ class RunView(Screen):
     async def on_timeline_selected(self, message: Timeline.Selected) -> None:
         """Stepping outside the drawn window draws the window around the new step first."""
         if not self.window_holds(message.step):
-            await self.redraw(message.step)
+            await self.move_window(message.step)
         self.selected = message.step
         self.conversation.show_until(message.step)
         self.repl.show_until(message.step)

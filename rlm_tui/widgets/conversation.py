@@ -352,6 +352,16 @@ class Notice(Step, Static):
         return "message", self.text
 
 
+def first_after(items, step: tuple[int, int]):
+    """The first of `items` (in order) that belongs to a later step than `step`: where an item
+    of `step` goes. None (the end) in the usual case, found without a scan."""
+    last = items[-1] if items else None
+    if last is None or (isinstance(last, Step) and last.run_idx >= 0 and last.step <= step):
+        return None
+    return next((c for c in items if isinstance(c, Step) and c.run_idx >= 0
+                 and c.step > step), None)
+
+
 class Conversation(VerticalScroll):
     """The scrolling list. Follows the newest item only while the user is at the bottom."""
 
@@ -372,21 +382,23 @@ class Conversation(VerticalScroll):
                 await msg.flush()
 
     async def add(self, item: Step, run_idx: int, iteration: int) -> Step:
+        """Mount `item` after the items of its step and earlier ones (at the end, unless the
+        window is being extended backwards)."""
         item.tag(run_idx, iteration)
         item.display = self.limit is None or item.step <= self.limit
         if isinstance(item, AssistantMessage):
             self.messages[item.step] = item
-        await self.mount(item)
+        await self.mount(item, before=first_after(self.children, item.step))
         return item
 
     async def clear(self) -> None:
         self.messages.clear()
         await self.remove_children()
 
-    async def drop_before(self, step: tuple[int, int]) -> None:
-        """Remove the items of steps before `step` (the window moved past them)."""
+    async def drop_outside(self, lo: tuple[int, int], hi: Optional[tuple[int, int]]) -> None:
+        """Remove the items of steps before `lo` or after `hi` (the window moved)."""
         old = [c for c in self.children if isinstance(c, Step) and c.run_idx >= 0
-               and c.step < step]
+               and (c.step < lo or (hi is not None and c.step > hi))]
         for item in old:
             if isinstance(item, AssistantMessage):
                 self.messages.pop(item.step, None)

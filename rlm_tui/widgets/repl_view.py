@@ -263,9 +263,17 @@ class ReplView(VerticalScroll):
             found.tag(*step)
             found.display = self.limit is None or step <= self.limit
             self.blocks[key] = found
-            self._mounting[key] = self.mount(found)
+            later = [v for v in self.children if isinstance(v, BlockView)
+                     and (v.step, v.index) > key] if self._extending(key) else []
+            self._mounting[key] = self.mount(found, before=later[0] if later else None)
         await self._mounted(found)
         return found
+
+    def _extending(self, key: tuple[tuple[int, int], int]) -> bool:
+        """Whether a block of `key` goes before others (the window is being extended
+        backwards); not in the usual case, which needs no scan."""
+        last = self.children[-1] if self.children else None
+        return isinstance(last, BlockView) and (last.step, last.index) > key
 
     async def _mounted(self, view: BlockView) -> None:
         """Wait until `view`'s mount (started by `block`) is complete."""
@@ -338,9 +346,11 @@ class ReplView(VerticalScroll):
         self.child_runs.clear()
         await self.remove_children()
 
-    async def drop_before(self, step: tuple[int, int]) -> None:
-        """Remove the blocks (and their sub-calls and child runs) of steps before `step`."""
-        old = [view for view in self.blocks.values() if view.step < step]
+    async def drop_outside(self, lo: tuple[int, int], hi: Optional[tuple[int, int]]) -> None:
+        """Remove the blocks (and their sub-calls and child runs) of steps before `lo` or
+        after `hi`."""
+        old = [view for view in self.blocks.values()
+               if view.step < lo or (hi is not None and view.step > hi)]
         for view in old:
             self.blocks.pop((view.step, view.index), None)
             self._mounting.pop((view.step, view.index), None)

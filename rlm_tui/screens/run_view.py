@@ -11,12 +11,14 @@ A view holds "runs": live `Run`s or `RecordedRun`s. Both offer `state`, `model`,
 
 Bounded widgets, one mechanism for live and replay: only a window of `WINDOW` timeline
 steps has widgets. Following a live run (or a replay playing), the window slides: each new
-iteration drops the widgets of the oldest one. Stepping outside the window redraws the
-panes for a window around the chosen step, by passing that window's events through the
-same `show_event` (a recorded run has its events; for a live run the view keeps them,
-without the streamed deltas, which the reply's own event repeats, and with each block's
-output kept up to `KEEP_OUTPUT_CHARS` for redrawing). Widget count and the cost of showing
-one event so stay flat however long the run is.
+iteration drops the widgets of the oldest one. Stepping just past the window's edge moves
+the window `SHIFT_ROOM` steps beyond the chosen one: the steps it gains are drawn, in step
+order, and as many at the other end dropped; a jump further away redraws the panes for a
+window around the chosen step. Both pass the events of the steps to draw through the same
+`_show` (a recorded run has its events; for a live run the view keeps them, without the
+streamed deltas, which the reply's own event repeats, and with each block's output kept up
+to `KEEP_OUTPUT_CHARS` for redrawing). Widget count and the cost of showing one event so
+stay flat however long the run is.
 """
 
 from __future__ import annotations

@@ -260,3 +260,7 @@ async def test_stepping_past_the_window_edge_draws_what_a_full_redraw_draws(olla
         screen.query_one("Timeline").select(steps[0])
         await until(pilot, lambda: screen.selected == steps[0])
         assert [m.prompt for m in screen.query(UserMessage)] == ["long"]
+        await pilot.pause()
+        # shown from the top: no longer pinned to the bottom by the live view's anchor (which
+        # scrolled content shorter than the pane to a negative offset)
+        assert screen.conversation.scroll_y == 0 and screen.repl.scroll_y == 0

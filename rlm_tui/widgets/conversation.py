@@ -420,5 +420,9 @@ class Conversation(VerticalScroll):
         if step is None:
             self.scroll_end(animate=False)
             self.anchor()
-        elif last is not None:
+            return
+        # looking back: not following the end (an anchor also pins short content to the
+        # bottom of the pane, Textual scrolling it to a negative offset)
+        self.anchor(False)
+        if last is not None:
             self.scroll_to_widget(last, animate=False, top=True)

@@ -374,5 +374,9 @@ class ReplView(VerticalScroll):
         if step is None:
             self.scroll_end(animate=False)
             self.anchor()
-        elif first is not None:
+            return
+        # looking back: not following the end (an anchor also pins short content to the
+        # bottom of the pane, Textual scrolling it to a negative offset)
+        self.anchor(False)
+        if first is not None:
             self.scroll_to_widget(first, animate=False, top=True)

@@ -112,6 +112,22 @@ async def test_help_on_the_replay_screen_shows_the_replay_keys():
         assert app.screen.bindings_in_force == keys and app.screen is not session_help
 
 
+async def test_an_earlier_step_is_shown_from_the_top_of_each_pane():
+    """The live view's anchor pinned content shorter than a pane to its bottom (Textual
+    scrolls it to a negative offset); looking back, it starts at the top."""
+    example = Path(__file__).parent.parent / "rlm_tui" / "examples" / "example-1-log-errors.jsonl"
+    app = make_app(model="nothing-needed")
+    async with app.run_test(size=(160, 48)) as pilot:
+        screen = await open_replay(pilot, app, example)
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        await until(pilot, lambda: screen.selected == (0, 1))
+        await pilot.pause()
+        for pane in (screen.conversation, screen.repl):
+            assert pane.scroll_y == 0
+            first = next(c for c in pane.children if c.display)
+            assert first.region.y - pane.region.y <= 2  # the border and a margin above it
+
+
 async def test_a_truncated_trajectory_opens_with_a_warning(ollama, tmp_path):
     ollama.fake.script("root", list(THREE_STEPS))
     ollama.fake.script("sub", ["ok"])

@@ -424,5 +424,7 @@ class Conversation(VerticalScroll):
         # looking back: not following the end (an anchor also pins short content to the
         # bottom of the pane, Textual scrolling it to a negative offset)
         self.anchor(False)
+        if self.scroll_y < 0:
+            self.scroll_target_y = self.scroll_y = 0
         if last is not None:
             self.scroll_to_widget(last, animate=False, top=True)

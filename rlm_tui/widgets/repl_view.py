@@ -378,5 +378,7 @@ class ReplView(VerticalScroll):
         # looking back: not following the end (an anchor also pins short content to the
         # bottom of the pane, Textual scrolling it to a negative offset)
         self.anchor(False)
+        if self.scroll_y < 0:
+            self.scroll_target_y = self.scroll_y = 0
         if first is not None:
             self.scroll_to_widget(first, animate=False, top=True)

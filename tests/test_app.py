@@ -311,6 +311,20 @@ async def test_a_long_reply_streams_into_segments_then_plain_text(ollama):
         assert "plain text" in str(msg.border_subtitle)
 
 
+async def test_a_long_output_line_wraps_in_the_repl_pane(ollama):
+    from textual.widgets import RichLog
+    words = " ".join(f"word{i}" for i in range(60))
+    ollama.fake.script("root", [Reply(text=f"```repl\nprint({words!r})\n```\n"),
+                                Reply(text="FINAL(ok)")])
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await run_to_end(pilot, "q")
+        log = app.screen.query_one(BlockView).query_one(RichLog)
+        lines = [strip.text.rstrip() for strip in log.lines]
+        assert len(lines) > 1 and " ".join(lines).split() == words.split()  # wrapped, all kept
+        assert max(len(line) for line in lines) <= log.scrollable_content_region.width
+
+
 async def test_thinking_gets_its_fold_above_the_reply_only_when_it_arrives(ollama):
     from textual.widgets import Collapsible
     ollama.fake.script("root", [Reply(text="Let me look.\n```repl\nprint(1)\n```\n",

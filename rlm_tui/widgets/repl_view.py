@@ -141,8 +141,10 @@ class BlockView(Step, Vertical, can_focus=True):
     def compose(self):
         yield Static("", classes="block-header")
         yield Static("", classes="block-code")
+        # min_width: RichLog renders at least 78 columns wide by default, which cut long
+        # lines at the edge of a narrower pane instead of wrapping them
         log = RichLog(max_lines=MAX_LINES, wrap=True, markup=False, highlight=False,
-                      classes="block-output")
+                      min_width=1, classes="block-output")
         log.display = False
         yield log
         yield Vertical(classes="subcalls")

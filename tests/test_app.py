@@ -287,9 +287,25 @@ async def test_a_flood_of_output_is_trimmed_in_the_widget(ollama):
         from rlm_tui.widgets.repl_view import MAX_LINES
         block = app.screen.query_one(BlockView)
         log = block.query_one(RichLog)
-        assert len(log.lines) <= MAX_LINES + 1
-        assert "row 49999" in log.lines[-1].text
+        # once the block ends: a note, then exactly its last MAX_LINES lines
+        shown = [strip.text.rstrip() for strip in log.lines]
+        first = shown.index(f"row {50_000 - MAX_LINES}")
+        assert " ".join(shown[:first]).startswith(f"… {50_000 - MAX_LINES:,} lines above")
+        assert shown[first:] == [f"row {i}" for i in range(50_000 - MAX_LINES, 50_000)]
         assert app.session.current.result.answer == "done"
+
+
+def test_an_output_tail_keeps_the_last_lines_across_chunks():
+    from rlm_tui.widgets.repl_view import OutputTail
+    tail = OutputTail(keep=3)
+    text = "".join(f"line {i}\n" for i in range(10)) + "open"
+    for k in range(0, len(text), 4):  # lines split across chunks, and one not ended
+        tail.add("stdout", text[k:k + 4])
+    tail.add("stderr", " err\n")
+    lines, before = tail.last(3)
+    assert [line.plain for line in lines] == ["line 8", "line 9", "open err"] and before == 8
+    assert lines[-1].spans and lines[-1].spans[0].style == "red"  # stderr stays red
+    assert sum(n for _, _, n in tail.chunks) <= 3 + 1  # what it holds stays bounded
 
 
 async def test_a_long_reply_streams_into_segments_then_plain_text(ollama):

@@ -2,14 +2,18 @@
 stdout/stderr arriving live with a spinner and, at the end, its duration or error; the
 `llm_query` sub-calls it made, folded under it.
 
-Output is buffered and written every 100 ms, and only the last `MAX_LINES` lines are kept in
-the widget, each cut to clip.LINE_CHARS (a 10 MB print, or one 10 MB line, stays
-responsive); the whole output is in the run's trajectory.
+Output is buffered and written every 100 ms, each line cut to clip.LINE_CHARS. A flush of
+more than `LIVE_LINES` lines (a flood) shows only its newest `LIVE_LINES` while the block
+runs: wrapping and rendering the 1,000 lines of each flush of a 10 MB print took 80 ms of
+every 100 ms tick. When the block ends, the log is drawn once from `OutputTail`: its last
+`MAX_LINES` lines, after a note of how many came before. The whole output is in the run's
+trajectory.
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from typing import Any, Optional
 
 from rich.syntax import Syntax
@@ -21,7 +25,45 @@ from .clip import StreamClip
 from .conversation import Step
 from .spinner import spinner_now
 
-MAX_LINES = 1000
+MAX_LINES = 1000  # of a block's output in its log, once it ends
+LIVE_LINES = 100  # of a flood's flush shown while the block runs
+
+
+class OutputTail:
+    """The last `keep` lines of a block's output, kept as the chunks it arrived in (adding
+    one is cheap), and how many lines there were in all."""
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self.chunks: deque[tuple[str, str, int]] = deque()  # (stream, text, its newlines)
+        self.newlines = 0  # in `chunks`
+        self.lines = 0  # newlines ever seen
+
+    def add(self, stream: str, text: str) -> None:
+        n = text.count("\n")
+        self.chunks.append((stream, text, n))
+        self.newlines += n
+        self.lines += n
+        while len(self.chunks) > 1 and self.newlines - self.chunks[0][2] > self.keep:
+            self.newlines -= self.chunks.popleft()[2]
+
+    def last(self, n: int) -> tuple[list[Text], int]:
+        """The last `n` lines (a line still open counts) and how many lines came before."""
+        picked, newlines = [], 0
+        for chunk in reversed(self.chunks):
+            picked.append(chunk)
+            newlines += chunk[2]
+            if newlines > n:
+                break
+        out = Text()
+        for stream, text, _ in reversed(picked):
+            out.append(text, style="red" if stream == "stderr" else "")
+        lines = out.split("\n", allow_blank=True)
+        if out.plain.endswith("\n"):
+            lines = lines[:-1]
+        total = self.lines + (0 if not self.chunks or self.chunks[-1][1].endswith("\n") else 1)
+        lines = lines[-n:]
+        return lines, total - len(lines)
 
 
 class ChildRunView(Vertical):
@@ -136,14 +178,17 @@ class BlockView(Step, Vertical, can_focus=True):
         self.started = 0.0
         self.duration = 0.0
         self._pending: list[tuple[str, str]] = []
+        self._tail = OutputTail(MAX_LINES)
+        self._gapped = False  # the log shows only a flood's newest lines
         self._clip = StreamClip(max_chars=1 << 62)  # cuts long lines only
 
     def compose(self):
         yield Static("", classes="block-header")
         yield Static("", classes="block-code")
         # min_width: RichLog renders at least 78 columns wide by default, which cut long
-        # lines at the edge of a narrower pane instead of wrapping them
-        log = RichLog(max_lines=MAX_LINES, wrap=True, markup=False, highlight=False,
+        # lines at the edge of a narrower pane instead of wrapping them; max_lines counts
+        # lines as wrapped, so it leaves room for MAX_LINES of output and the note above
+        log = RichLog(max_lines=2 * MAX_LINES, wrap=True, markup=False, highlight=False,
                       min_width=1, classes="block-output")
         log.display = False
         yield log
@@ -175,6 +220,7 @@ class BlockView(Step, Vertical, can_focus=True):
         shown = self._clip.feed(text)
         if shown:
             self._pending.append((stream, shown))
+            self._tail.add(stream, shown)
 
     def flush(self) -> None:
         """Write pending output to the log; before the view is mounted (its log does not
@@ -184,21 +230,33 @@ class BlockView(Step, Vertical, can_focus=True):
         pending, self._pending = self._pending, []
         log = self.query_one(RichLog)
         log.display = True
+        if sum(text.count("\n") for _, text in pending) > LIVE_LINES:
+            self._gapped = True  # a flood: its newest lines, until the block ends
+            self._draw_tail(log, LIVE_LINES)
+            return
         out = Text()
         for stream, text in pending:
             out.append(text, style="red" if stream == "stderr" else "")
         lines = out.split("\n", allow_blank=True)
         if out.plain.endswith("\n"):
             lines = lines[:-1]
-        if len(lines) > MAX_LINES:
-            log.write(Text(f"… {len(lines) - MAX_LINES:,} lines not shown here (the whole "
-                           f"output is in the trajectory)", style="dim italic"))
-            lines = lines[-MAX_LINES:]
         if lines:  # one write for the lot: each write is rendered on its own
+            log.write(Text("\n").join(lines))
+
+    def _draw_tail(self, log: RichLog, n: int) -> None:
+        lines, before = self._tail.last(n)
+        log.clear()
+        if before:
+            log.write(Text(f"… {before:,} lines above not shown here (the whole output is "
+                           f"in the trajectory)", style="dim italic"))
+        if lines:
             log.write(Text("\n").join(lines))
 
     def finish(self, duration: float, error: Optional[str], restarted: bool) -> None:
         self.flush()
+        if self._gapped and self.is_mounted:  # drawn once: the last MAX_LINES lines
+            self._gapped = False
+            self._draw_tail(self.query_one(RichLog), MAX_LINES)
         self.state, self.duration, self.error = "done", duration, error
         if error:
             self.add_class("failed")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -147,6 +148,8 @@ def main() -> None:
     ap.add_argument("--presses", type=int, default=5)
     ap.add_argument("--size", default="160x48")
     args = ap.parse_args()
+    if shutil.which("tmux") is None or not (ROOT / ".venv" / "bin" / "rlm-tui").exists():
+        sys.exit("tmux_keys.py needs tmux on PATH and the project's .venv (make .venv/.installed)")
     data = tempfile.mkdtemp(prefix="rlm-keys-")
     print(f"rlm-tui under tmux {args.size}, loopback Ollama fake server; "
           f"load average {os.getloadavg()[0]:.1f}")

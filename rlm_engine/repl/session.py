@@ -20,7 +20,6 @@ mapping and its decoded text do not both count against the cap (a 2 GiB file loa
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import pickle
 import shutil
@@ -37,6 +36,7 @@ from ..config import RunConfig
 from ..errors import ReplError, WorkerDied
 from . import sandbox as sb
 from .supervisor import children
+from .wire import Channel, message_limit
 
 WORKER_PATH = str(Path(__file__).with_name("worker.py"))
 SUPERVISOR_PATH = str(Path(__file__).with_name("supervisor.py"))
@@ -165,8 +165,7 @@ class ReplSession:
         self.context_info: dict = {}
         self._source = ContextSource()
         self._proc: Optional[asyncio.subprocess.Process] = None
-        self._writer: Optional[asyncio.StreamWriter] = None
-        self._inbox: asyncio.Queue = asyncio.Queue()
+        self._chan = Channel(on_send=self._asked)  # the worker's socket (wire.py)
         self._tasks: list[asyncio.Task] = []
         self._lock = asyncio.Lock()
         self._sink: Optional[OutputSink] = None
@@ -176,6 +175,14 @@ class ReplSession:
         # root runs that used this worker, in order: a fork of a later one (fork.py) re-runs
         # the earlier ones first, since their variables are part of its state
         self.run_ids: list[str] = []
+
+    def _asked(self) -> None:
+        self._fresh = False  # the worker applies its memory cap after its first request
+
+    @property
+    def _inbox(self) -> asyncio.Queue:
+        """The messages read and not yet taken (a test checks it stays small)."""
+        return self._chan.inbox
 
     @property
     def source(self) -> ContextSource:
@@ -250,17 +257,17 @@ class ReplSession:
             raise ReplError(f"cannot start the REPL worker: {exc}") from exc
         # a message can be as big as the worker's memory (a FINAL_VAR of a big value is one
         # long line), never bigger: a worker claiming more is treated as dead (see below)
-        reader, self._writer = await asyncio.open_connection(sock=parent,
-                                                             limit=self._message_limit())
-        self._inbox = asyncio.Queue()
+        limit = message_limit(self.memory_mb)
+        reader = await self._chan.open(parent, limit)
         self._tasks = [
-            asyncio.create_task(self._read_messages(reader)),
+            asyncio.create_task(self._chan.read_messages(reader, limit,
+                                                         dropping=lambda: self._sink is None)),
             asyncio.create_task(self._drain_fd(self._proc.stdout, "stdout")),
             asyncio.create_task(self._drain_fd(self._proc.stderr, "stderr")),
         ]
         self._boot_log = b""
         try:
-            header = await self._next(timeout=30.0)
+            header = await self._chan.next(timeout=30.0)
         except (WorkerDied, asyncio.TimeoutError):
             await self._exit_code()  # its stderr is read by now
             lines = self._boot_log.decode("utf-8", "replace").strip().splitlines()
@@ -281,9 +288,7 @@ class ReplSession:
         proc, self._proc = self._proc, None
         tasks, self._tasks = self._tasks, []
         worker, self._worker_pid, self._fresh = self._worker_pid, None, False
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+        self._chan.close()
         sandboxed = self._state is not None and self._state.sandboxed
         try:
             if proc is not None and proc.returncode is None and not sandboxed:
@@ -336,35 +341,6 @@ class ReplSession:
                 await self.close()
                 await self._spawn()
 
-    def _message_limit(self) -> int:
-        return min(1 << 31, max(64, self.memory_mb if self.memory_mb > 0 else 2048) << 20)
-
-    async def _read_messages(self, reader: asyncio.StreamReader) -> None:
-        """Messages from the worker, into the inbox. Model code can write to this socket too,
-        so nothing it sends may grow the app without bound: a payload over the message limit
-        ends the reading (the worker is then treated as dead and restarted), and output that
-        arrives while no block is running (from a thread model code left behind) is dropped,
-        as it would be anyway, instead of piling up until the next request."""
-        limit = self._message_limit()
-        try:
-            while True:
-                line = await reader.readline()
-                if not line:
-                    break
-                header = json.loads(line)
-                if not isinstance(header, dict):
-                    break
-                n = int(header.get("nbytes", 0))
-                if not 0 <= n <= limit:
-                    break
-                payload = await reader.readexactly(n) if n else b""
-                if header.get("op") == "out" and self._sink is None:
-                    continue
-                self._inbox.put_nowait((header, payload))
-        except (asyncio.IncompleteReadError, ConnectionError, ValueError, TypeError):
-            pass  # a broken or forged stream: the worker is treated as dead
-        self._inbox.put_nowait(({"op": "_eof"}, b""))
-
     async def _drain_fd(self, stream: Optional[asyncio.StreamReader], name: str) -> None:
         """Output written to the worker's real fds (os.write, subprocesses, C code)."""
         if stream is None:
@@ -377,39 +353,6 @@ class ReplSession:
                 self._sink(name, data.decode("utf-8", "replace"))
             elif name == "stderr" and not self._fresh and len(self._boot_log) < 4096:
                 self._boot_log += data  # bwrap's or Python's complaint before 'ready'
-
-    async def _next(self, timeout: Optional[float] = None) -> dict:
-        """The next message's header; a payload, if any, rides along as header["payload"]."""
-        header, payload = await asyncio.wait_for(self._inbox.get(), timeout)
-        if header.get("op") == "_eof":
-            raise WorkerDied()
-        if payload:
-            header["payload"] = payload
-        return header
-
-    async def _reply(self, *ops: str, timeout: Optional[float] = None, **match: Any) -> dict:
-        """The next reply of one of `ops` (matching `match`); anything else is a leftover of
-        an earlier request that was given up on, and is dropped."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            left = None if deadline is None else max(0.0, deadline - time.monotonic())
-            header = await self._next(left)
-            if header.get("op") in ops and all(header.get(k) == v for k, v in match.items()):
-                return header
-
-    async def _send(self, header: dict, payload: bytes = b"") -> None:
-        if self._writer is None:
-            raise WorkerDied()
-        self._fresh = False  # the worker applies its memory cap after its first request
-        if payload:
-            header = {**header, "nbytes": len(payload)}
-        try:
-            self._writer.write(json.dumps(header, ensure_ascii=False).encode() + b"\n")
-            if payload:
-                self._writer.write(payload)
-            await self._writer.drain()
-        except (ConnectionError, RuntimeError) as exc:
-            raise WorkerDied() from exc
 
     async def _exit_code(self) -> Optional[int]:
         if self._proc is None:
@@ -487,35 +430,23 @@ class ReplSession:
     async def _load(self, source: ContextSource) -> dict:
         if source.path is not None:
             header = {"op": "context", "kind": "path", "path": source.path, "name": source.name}
-            await self._send(header)
+            await self._chan.send(header)
         elif source.pickled is not None:
-            await self._send({"op": "context", "kind": "pickle", "name": source.name},
+            await self._chan.send({"op": "context", "kind": "pickle", "name": source.name},
                              source.pickled)
         elif isinstance(source.value, str):
-            await self._send_text(source.value, source.name)
+            await self._chan.send_text({"op": "context", "kind": "text", "name": source.name},
+                                       source.value)
         elif source.value is None:
-            await self._send({"op": "context", "kind": "none", "name": source.name})
+            await self._chan.send({"op": "context", "kind": "none", "name": source.name})
         else:
             payload = pickle.dumps(source.value, protocol=pickle.HIGHEST_PROTOCOL)
-            await self._send({"op": "context", "kind": "pickle", "name": source.name}, payload)
-        reply = await self._reply("context_ok", "context_error")
+            await self._chan.send({"op": "context", "kind": "pickle", "name": source.name}, payload)
+        reply = await self._chan.reply("context_ok", "context_error")
         if reply.get("op") != "context_ok":
             raise ReplError(f"could not load the context: {reply.get('error', reply)}")
         self.context_info = reply["info"]
         return self.context_info
-
-    async def _send_text(self, text: str, name: str) -> None:
-        """Send a string without building a second full copy when it is ASCII."""
-        if not text.isascii():
-            await self._send({"op": "context", "kind": "text", "name": name},
-                             text.encode("utf-8", "surrogatepass"))
-            return
-        await self._send({"op": "context", "kind": "text", "name": name, "nbytes": len(text)})
-        step = 1 << 24
-        assert self._writer is not None
-        for i in range(0, len(text), step):
-            self._writer.write(text[i:i + step].encode("ascii"))
-            await self._writer.drain()
 
     # -- running code ----------------------------------------------------------------------
     async def execute(self, code: str, *, on_output: Optional[OutputSink] = None,
@@ -548,11 +479,11 @@ class ReplSession:
         self._exec_id += 1
         start = time.monotonic()
         try:
-            await self._send({"op": "exec", "id": self._exec_id, "code": code})
+            await self._chan.send({"op": "exec", "id": self._exec_id, "code": code})
             while True:
                 left = None if timeout is None else max(0.0, start + timeout - time.monotonic())
                 try:
-                    header = await self._next(left)
+                    header = await self._chan.next(left)
                 except asyncio.TimeoutError:
                     return await self._timed_out(queries, timeout or 0.0)
                 if self._handle(header, on_query, queries):
@@ -601,7 +532,7 @@ class ReplSession:
             except Exception as exc:  # noqa: BLE001 - reported to the model code
                 results = [{"error": f"{type(exc).__name__}: {exc}"} for _ in prompts]
         try:
-            await self._send({"op": "llm_result", "qid": header.get("qid"), "results": results})
+            await self._chan.send({"op": "llm_result", "qid": header.get("qid"), "results": results})
         except WorkerDied:
             pass
 
@@ -619,7 +550,7 @@ class ReplSession:
         deadline = time.monotonic() + grace
         try:
             while True:
-                header = await self._next(max(0.0, deadline - time.monotonic()))
+                header = await self._chan.next(max(0.0, deadline - time.monotonic()))
                 if self._handle(header, None, set()):
                     return self._finish(header)
         except (asyncio.TimeoutError, WorkerDied):
@@ -672,8 +603,8 @@ class ReplSession:
         async with self._lock:
             await self.start()
             try:
-                await self._send({"op": "get_var", "name": name})
-                reply = await self._reply("var", timeout=30.0, name=name)
+                await self._chan.send({"op": "get_var", "name": name})
+                reply = await self._chan.reply("var", timeout=30.0, name=name)
             except (WorkerDied, asyncio.TimeoutError):
                 return None, await self._restart_after_request("reading a variable")
             if reply.get("error"):
@@ -687,8 +618,8 @@ class ReplSession:
         async with self._lock:
             await self.start()
             try:
-                await self._send({"op": "vars"})
-                found = (await self._reply("vars", timeout=30.0)).get("variables", [])
+                await self._chan.send({"op": "vars"})
+                found = (await self._chan.reply("vars", timeout=30.0)).get("variables", [])
             except (WorkerDied, asyncio.TimeoutError):
                 await self._restart_after_request("listing variables")
                 return []

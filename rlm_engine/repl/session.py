@@ -25,45 +25,20 @@ import pickle
 import shutil
 import signal
 import socket
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Awaitable, Callable, Optional
 
 from ..config import RunConfig
 from ..errors import ReplError, WorkerDied
+from . import process
 from . import sandbox as sb
-from .supervisor import children
 from .wire import Channel, message_limit
-
-WORKER_PATH = str(Path(__file__).with_name("worker.py"))
-SUPERVISOR_PATH = str(Path(__file__).with_name("supervisor.py"))
 
 OutputSink = Callable[[str, str], None]  # (stream, text)
 # (the llm_query request: prompts, model, kind, and "payload" bytes) -> one result per prompt
 QueryHandler = Callable[[dict], Awaitable[list]]
-
-
-async def _exited(pid: int, timeout: float) -> None:
-    """Wait until process `pid` has exited (its pidfd turns readable), at most `timeout`."""
-    try:
-        fd = os.pidfd_open(pid)
-    except OSError:  # gone already
-        return
-    exited = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    try:
-        loop.add_reader(fd, exited.set)
-        try:
-            await asyncio.wait_for(exited.wait(), timeout)
-        except asyncio.TimeoutError:
-            pass
-        finally:
-            loop.remove_reader(fd)
-    finally:
-        os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -110,38 +85,6 @@ def load_timeout(source: ContextSource) -> float:
     elif source.pickled is not None:
         size = len(source.pickled)
     return round(30.0 + size / 20e6)
-
-
-def _discard_process(spawn: "asyncio.Future") -> None:
-    """A worker process whose starter was cancelled: kill it and all it started."""
-    if spawn.cancelled() or spawn.exception() is not None:
-        return
-    proc = spawn.result()
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except OSError:
-        pass
-    transport = getattr(proc, "_transport", None)
-    if transport is not None:
-        transport.close()
-
-
-def _find_worker(top: int, ns_pid: int) -> Optional[int]:
-    """The host pid of the worker that calls itself `ns_pid`: it sits below the bwrap or
-    supervisor process `top` (two or three levels down)."""
-    todo = [(top, 0)]
-    while todo:
-        pid, depth = todo.pop()
-        try:
-            with open(f"/proc/{pid}/status") as fh:
-                line = next((ln for ln in fh if ln.startswith("NSpid:")), "")
-            if line and int(line.split()[-1]) == ns_pid and pid != top:
-                return pid
-        except (OSError, ValueError):
-            pass
-        if depth < 3:
-            todo += [(k, depth + 1) for k in children(pid)]
-    return None
 
 
 class ReplSession:
@@ -218,14 +161,9 @@ class ReplSession:
 
     def _command(self, fd: int) -> list[str]:
         assert self._tmpdir is not None and self._state is not None
-        worker = [sys.executable, "-u", WORKER_PATH, str(fd), str(self.memory_mb)]
-        if self._state.sandboxed:
-            src = self._source
-            paths = [src.path] if src.path is not None else []
-            return sb.bwrap_argv(self.sandbox, self._tmpdir, paths) + worker
-        if not sys.platform.startswith("linux"):  # no prctl, no /proc: the bare worker
-            return worker
-        return [sys.executable, "-I", "-S", SUPERVISOR_PATH, str(os.getpid()), "--", *worker]
+        src = self._source
+        paths = [src.path] if src.path is not None else []
+        return process.command(self.sandbox, self._state, self._tmpdir, fd, self.memory_mb, paths)
 
     async def _spawn(self) -> None:
         sb.make_non_dumpable()
@@ -235,22 +173,11 @@ class ReplSession:
             raise ReplError(str(exc)) from None
         self._tmpdir = tempfile.mkdtemp(prefix="rlm-repl-")
         parent, child = socket.socketpair()
-        # Shielded: asyncio's own clean-up of a process creation cancelled midway can wait
-        # forever (seen with 3.11 when a run is stopped as its worker starts); instead the
-        # creation finishes, and a cancelled caller's process is killed as soon as it exists.
-        spawn = asyncio.ensure_future(asyncio.create_subprocess_exec(
-            *self._command(child.fileno()),
-            pass_fds=(child.fileno(),), stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            cwd=self._tmpdir, env=sb.worker_env(self._tmpdir, self._state.sandboxed),
-            start_new_session=True,
-        ))
-        spawn.add_done_callback(lambda _: child.close())
+        argv = self._command(child.fileno())
         try:
-            self._proc = await asyncio.shield(spawn)
+            self._proc = await process.start(argv, child, self._tmpdir, self._state.sandboxed)
         except asyncio.CancelledError:
             parent.close()
-            spawn.add_done_callback(_discard_process)
             raise
         except OSError as exc:
             parent.close()
@@ -277,7 +204,7 @@ class ReplSession:
         if header.get("op") != "ready":
             await self.close()
             raise ReplError(f"the REPL worker sent {header.get('op')!r} instead of 'ready'")
-        self._worker_pid = _find_worker(self._proc.pid, int(header.get("pid", 0)))
+        self._worker_pid = process.find_worker(self._proc.pid, int(header.get("pid", 0)))
         if self._worker_pid is None and not self._state.sandboxed:
             self._worker_pid = int(header.get("pid", 0)) or None  # its pid is a host pid
         self._fresh = True
@@ -291,25 +218,7 @@ class ReplSession:
         self._chan.close()
         sandboxed = self._state is not None and self._state.sandboxed
         try:
-            if proc is not None and proc.returncode is None and not sandboxed:
-                try:
-                    proc.send_signal(signal.SIGTERM)
-                    await asyncio.wait_for(proc.wait(), 2.0)
-                except (ProcessLookupError, asyncio.TimeoutError):
-                    pass
-            if proc is not None and proc.returncode is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-                try:
-                    await asyncio.wait_for(proc.wait(), 5.0)
-                except asyncio.TimeoutError:
-                    pass
-            # under bwrap the worker dies a moment after bwrap (its PID namespace is torn
-            # down when bwrap's child notices): closed means gone, so wait for it (bounded)
-            if worker is not None:
-                await _exited(worker, 2.0)
+            await process.end(proc, worker, sandboxed)
             # the dead worker's pipes reach EOF, so the readers end by themselves and the
             # subprocess transport closes (cancelling them first left it to the GC)
             if tasks:
@@ -318,9 +227,7 @@ class ReplSession:
             for task in tasks:
                 if not task.done():
                     task.cancel()
-            transport = getattr(proc, "_transport", None)  # asyncio's, for a dead worker
-            if transport is not None and not transport.is_closing():
-                transport.close()
+            process.close_transport(proc)
             if self._tmpdir:
                 shutil.rmtree(self._tmpdir, ignore_errors=True)
                 self._tmpdir = None
@@ -355,12 +262,7 @@ class ReplSession:
                 self._boot_log += data  # bwrap's or Python's complaint before 'ready'
 
     async def _exit_code(self) -> Optional[int]:
-        if self._proc is None:
-            return None
-        try:
-            return await asyncio.wait_for(self._proc.wait(), 2.0)
-        except asyncio.TimeoutError:
-            return None
+        return await process.exit_code(self._proc)
 
     # -- context ---------------------------------------------------------------------------
     async def set_context(self, source: ContextSource) -> dict:
@@ -574,10 +476,7 @@ class ReplSession:
         return result
 
     def _how(self, code: Optional[int]) -> str:
-        if code is not None and code > 128 and self._state is not None and self._state.sandboxed:
-            code = 128 - code  # bwrap exits 128 + N for a worker killed by signal N
-        return f"exit code {code}" if code is not None and code >= 0 else (
-            f"killed by signal {-code}" if code is not None else "no exit code")
+        return process.how_it_ended(code, self._state is not None and self._state.sandboxed)
 
     async def _died(self) -> BlockResult:
         code = await self._exit_code()

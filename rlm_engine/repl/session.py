@@ -27,19 +27,15 @@ import signal
 import socket
 import tempfile
 import time
-from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Optional
+from dataclasses import dataclass
+from typing import Any, Optional
 
 from ..config import RunConfig
 from ..errors import ReplError, WorkerDied
-from . import process
+from . import execution, process
 from . import sandbox as sb
+from .execution import BlockResult, OutputSink, QueryHandler
 from .wire import Channel, message_limit
-
-OutputSink = Callable[[str, str], None]  # (stream, text)
-# (the llm_query request: prompts, model, kind, and "payload" bytes) -> one result per prompt
-QueryHandler = Callable[[dict], Awaitable[list]]
-
 
 @dataclass(frozen=True)
 class ContextSource:
@@ -51,27 +47,6 @@ class ContextSource:
     value: Any = None
     name: str = ""
     pickled: Optional[bytes] = None
-
-
-@dataclass
-class BlockResult:
-    error: Optional[str] = None
-    traceback: str = ""
-    final: Optional[str] = None
-    final_source: Optional[str] = None
-    variables: list = field(default_factory=list)
-    duration: float = 0.0
-    restarted: bool = False
-
-
-def clean_text(text: str) -> str:
-    """Model output may hold lone surrogates (e.g. a file name that is not UTF-8); make it
-    writable anywhere (files, terminals, HTTP) by escaping them."""
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def load_timeout(source: ContextSource) -> float:
@@ -395,48 +370,15 @@ class ReplSession:
 
     def _handle(self, header: dict, on_query: Optional[QueryHandler], queries: set) -> bool:
         """Deal with one message from a running block; True when the block is done."""
-        op = header.get("op")
-        if op == "out":
-            if self._sink is not None:
-                self._sink(header.get("stream", "stdout"), clean_text(header.get("data", "")))
-        elif op == "llm_query":
-            task = asyncio.create_task(self._answer(header, on_query))
-            queries.add(task)
-            task.add_done_callback(queries.discard)
-        return op == "done" and header.get("id") == self._exec_id
+        return execution.on_message(header, self._exec_id, self._sink, on_query, queries,
+                                    self._chan.send)
 
     def _finish(self, header: dict) -> BlockResult:
-        """The block's result, checked: model code can forge this message, so every field
-        is made the type the engine expects."""
-        def text(key: str) -> Optional[str]:
-            value = header.get(key)
-            return None if value is None else clean_text(str(value))
-
-        variables = [v for v in (header.get("variables") or [])[:500]
-                     if isinstance(v, dict) and isinstance(v.get("name"), str)]
+        """The block's result (checked, execution.py); its variables are the ones a
+        restart would lose."""
+        variables = execution.variables_of(header)
         self._last_vars = [v["name"] for v in variables]
-        duration = header.get("duration")
-        return BlockResult(
-            error=text("error"), traceback=text("traceback") or "", final=text("final"),
-            final_source=text("final_source"), variables=variables,
-            duration=float(duration) if isinstance(duration, (int, float)) else 0.0,
-        )
-
-    async def _answer(self, header: dict, on_query: Optional[QueryHandler]) -> None:
-        prompts = header.get("prompts", [])
-        if on_query is None:
-            results = [{"error": "llm_query is not available here"} for _ in prompts]
-        else:
-            try:
-                results = await on_query(header)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - reported to the model code
-                results = [{"error": f"{type(exc).__name__}: {exc}"} for _ in prompts]
-        try:
-            await self._chan.send({"op": "llm_result", "qid": header.get("qid"), "results": results})
-        except WorkerDied:
-            pass
+        return execution.block_result(header, variables)
 
     async def _stop_block(self, queries: set, grace: float) -> Optional[BlockResult]:
         """Interrupt the running block; kill and restart the worker if it does not stop."""
@@ -466,14 +408,7 @@ class ReplSession:
 
     async def _timed_out(self, queries: set, timeout: float) -> BlockResult:
         result = await self._stop_block(queries, max(self.interrupt_grace, 2.0))
-        note = f"TimeoutError: the block ran longer than {timeout:g} s and was stopped"
-        if result is None:
-            return BlockResult(error=note)
-        if result.restarted:
-            result.error = f"{note}; {result.error}"
-        else:
-            result.error = f"{note} (the variables it set so far are kept)"
-        return result
+        return execution.timed_out(result, timeout)
 
     def _how(self, code: Optional[int]) -> str:
         return process.how_it_ended(code, self._state is not None and self._state.sandboxed)

@@ -21,45 +21,20 @@ from __future__ import annotations
 
 import asyncio
 import os
-import pickle
 import shutil
 import signal
 import socket
 import tempfile
 import time
-from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Optional
 
 from ..config import RunConfig
 from ..errors import ReplError, WorkerDied
-from . import execution, process
+from . import context_source, execution, process
 from . import sandbox as sb
+from .context_source import ContextSource, load_timeout
 from .execution import BlockResult, OutputSink, QueryHandler
 from .wire import Channel, message_limit
-
-@dataclass(frozen=True)
-class ContextSource:
-    """Where `context` comes from: a file/directory path (loaded inside the worker), a value,
-    or `pickled` bytes from another worker (passed through: the app never unpickles what
-    model code produced)."""
-
-    path: Optional[str] = None
-    value: Any = None
-    name: str = ""
-    pickled: Optional[bytes] = None
-
-
-def load_timeout(source: ContextSource) -> float:
-    """Seconds a context load may take: 30 s, plus 1 s per 20 MB of file."""
-    size = 0
-    if source.path is not None:
-        try:
-            size = os.stat(source.path).st_size
-        except OSError:
-            pass
-    elif source.pickled is not None:
-        size = len(source.pickled)
-    return round(30.0 + size / 20e6)
 
 
 class ReplSession:
@@ -249,7 +224,7 @@ class ReplSession:
         the previous context, and a one-line ReplError says what happened."""
         async with self._lock:
             if source.path is not None:
-                self._check_size(source.path)
+                context_source.check_size(source.path, self.memory_mb)
                 old, self._source = self._source, source  # the new worker binds this path
                 if self._proc is not None and not (self._fresh and self._state is not None
                                                    and not self._state.sandboxed):
@@ -294,35 +269,8 @@ class ReplSession:
         except ReplError:
             await self.close()
 
-    def _check_size(self, path: str) -> None:
-        try:
-            size = os.stat(path).st_size if not os.path.isdir(path) else 0
-        except OSError:
-            return  # the worker reports it
-        if self.memory_mb > 0 and size > self.memory_mb * (1 << 20):
-            raise ReplError(f"{os.path.basename(path)} is {size / (1 << 20):,.0f} MB, over the "
-                            f"REPL's memory cap of {self.memory_mb} MB: raise it with "
-                            f"--memory-mb")
-
     async def _load(self, source: ContextSource) -> dict:
-        if source.path is not None:
-            header = {"op": "context", "kind": "path", "path": source.path, "name": source.name}
-            await self._chan.send(header)
-        elif source.pickled is not None:
-            await self._chan.send({"op": "context", "kind": "pickle", "name": source.name},
-                             source.pickled)
-        elif isinstance(source.value, str):
-            await self._chan.send_text({"op": "context", "kind": "text", "name": source.name},
-                                       source.value)
-        elif source.value is None:
-            await self._chan.send({"op": "context", "kind": "none", "name": source.name})
-        else:
-            payload = pickle.dumps(source.value, protocol=pickle.HIGHEST_PROTOCOL)
-            await self._chan.send({"op": "context", "kind": "pickle", "name": source.name}, payload)
-        reply = await self._chan.reply("context_ok", "context_error")
-        if reply.get("op") != "context_ok":
-            raise ReplError(f"could not load the context: {reply.get('error', reply)}")
-        self.context_info = reply["info"]
+        self.context_info = await context_source.load(self._chan, source)
         return self.context_info
 
     # -- running code ----------------------------------------------------------------------

@@ -15,6 +15,11 @@ Elsewhere it runs under supervisor.py, which ends what it starts; `sandbox_state
 A path context is loaded by a fresh worker before its memory cap is applied, so the file's
 mapping and its decoded text do not both count against the cap (a 2 GiB file loads under a
 4 GiB cap); loading one restarts the worker, so variables do not survive a new context file.
+
+This file holds a session's state and decides when to start, load, run, interrupt and
+restart; the how is in small modules it calls: process.py (starting and ending the process),
+wire.py (the messages on its socket), context_source.py (what a context is and its load
+request), execution.py (what a running block's messages mean, and its result).
 """
 
 from __future__ import annotations
@@ -133,7 +138,7 @@ class ReplSession:
             parent.close()
             raise ReplError(f"cannot start the REPL worker: {exc}") from exc
         # a message can be as big as the worker's memory (a FINAL_VAR of a big value is one
-        # long line), never bigger: a worker claiming more is treated as dead (see below)
+        # long line), never bigger: a worker claiming more is treated as dead (wire.py)
         limit = message_limit(self.memory_mb)
         reader = await self._chan.open(parent, limit)
         self._tasks = [

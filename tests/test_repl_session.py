@@ -288,3 +288,14 @@ async def test_a_worker_that_dies_answering_an_inspection_is_restarted(repl):
     value, error = await repl.get_variable("b")
     assert value is None and error.startswith("the REPL process died or hung reading a variable")
     assert (await repl.get_variable("context")) == ("ctx", None)
+
+
+async def test_close_works_where_there_are_no_pidfds(monkeypatch):
+    """pidfd_open exists only on Linux 5.3+ builds: without it, close does not wait for the
+    worker's exit (nothing to wait on) but still ends it."""
+    repl = ReplSession()
+    await repl.start()
+    pid = repl.pid
+    monkeypatch.delattr(os, "pidfd_open")
+    await repl.close()
+    assert repl.pid is None and pid

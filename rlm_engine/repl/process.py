@@ -117,10 +117,14 @@ async def end(proc: Optional[asyncio.subprocess.Process], worker: Optional[int],
 
 
 async def _exited(pid: int, timeout: float) -> None:
-    """Wait until process `pid` has exited (its pidfd turns readable), at most `timeout`."""
+    """Wait until process `pid` has exited (its pidfd turns readable), at most `timeout`.
+    Without pidfds (not Linux, or a kernel before 5.3) there is nothing to wait on: return."""
+    pidfd_open = getattr(os, "pidfd_open", None)
+    if pidfd_open is None:
+        return
     try:
-        fd = os.pidfd_open(pid)
-    except OSError:  # gone already
+        fd = pidfd_open(pid)
+    except OSError:  # gone already, or no pidfd support in this kernel
         return
     exited = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -168,10 +168,12 @@ class RLMApp(App):
         """The help screen for the keys of `screen` (the one F1 was pressed on), built once per
         set of keys and kept installed: F1 during a flood then costs one frame, not a compose
         and mount (benchmarks/tmux_keys.py)."""
+        if any(isinstance(s, HelpScreen) for s in self.screen_stack):
+            return  # already open (e.g. asked again from the palette over it)
         bindings = self.bindings_in_force(screen)
         if self._help is None or self._help.bindings_in_force != bindings:
             old, self._help = self._help, HelpScreen(bindings)
-            if old is not None:
+            if old is not None:  # not on the stack (see above): safe to let go
                 self.uninstall_screen(old)
                 old.remove()
             self.install_screen(self._help, "help")
@@ -191,12 +193,8 @@ class RLMApp(App):
                     if b.description:
                         seen.add((self.get_key_display(b), HELP_TEXT.get(b.id or "",
                                                                          b.description)))
-        extra = [("[ ]", "step through iterations (in the input box too, while it is empty)"),
-                 ("alt+← alt+→", "step through iterations, whatever has focus"),
-                 ("esc", "cancel the run; else back to live; else back to the input"),
-                 ("tab / shift+tab", "move focus between panes and items"),
-                 ("← → / end", "in the timeline: step, back to live")]
-        return sorted(seen, key=lambda kv: (kv[1].lower(), kv[0])) + extra
+        extra = getattr(screen, "HELP_EXTRA", [])  # keys no binding describes
+        return sorted(seen, key=lambda kv: (kv[1].lower(), kv[0])) + list(extra)
 
     def get_system_commands(self, screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -212,8 +210,11 @@ class RLMApp(App):
         for value in ("on", "off", "auto"):
             yield SystemCommand(f"Thinking: {value}", f"/think {value}",
                                 lambda v=value: session_screen.run_command("think", v))
+        from .screens.run_view import RunView
+
         yield SystemCommand("Keys and commands", "The help screen (F1)",
-                            session_screen.action_help)
+                            lambda: self.show_help(screen if isinstance(screen, RunView)
+                                                   else session_screen))
         yield SystemCommand("Open an example run", "A recorded run shipped with rlm-tui, "
                             "played back (F2)", session_screen.action_example)
         yield SystemCommand("Live demo: find a number in 10,000 lines",

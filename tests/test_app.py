@@ -357,6 +357,32 @@ async def test_thinking_gets_its_fold_above_the_reply_only_when_it_arrives(ollam
         assert not second.query(Collapsible)  # no thinking: no fold
 
 
+async def test_a_reply_that_ends_while_its_thinking_fold_mounts_is_finished():
+    """The flush timer mounts the fold; the reply's end arrives while that mount is under way
+    (a fast model): the fold's text must not be looked up before it exists."""
+    import asyncio
+    from textual.app import App
+    from rlm_tui.widgets.conversation import Conversation
+
+    class Host(App):
+        def compose(self):
+            yield Conversation(id="conversation")
+
+    app = Host()
+    async with app.run_test():
+        conv = app.query_one(Conversation)
+        msg = await conv.add(AssistantMessage("m", 1), 0, 1)
+        msg.add_thinking("first thoughts ")
+        timer_flush = asyncio.ensure_future(msg.flush())
+        await asyncio.sleep(0)  # the timer's flush has begun mounting the fold
+        msg.add_thinking("more")
+        msg.add_text("Answer.")
+        await msg.finish("Answer.", "first thoughts more", False)
+        await timer_flush
+        assert msg.done and msg.text == "Answer."
+        assert "first thoughts more" in str(msg._thinking_view.render())
+
+
 async def test_questions_are_kept_on_disk_and_recalled_with_up(ollama):
     ollama.fake.script("root", ["FINAL(1)", "FINAL(2)"])
     app = make_app()

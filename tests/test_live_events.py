@@ -16,6 +16,7 @@ import pytest
 
 from fake_llm_server import Reply
 from app_helpers import make_app, run_to_end, until
+from rlm_tui.screens.run_view import WINDOW as WINDOW_STEPS
 from rlm_tui.widgets.repl_view import BlockView, SubCallView
 
 RUNS = 8
@@ -219,14 +220,14 @@ async def test_stepping_past_the_window_edge_draws_what_a_full_redraw_draws(olla
     async with app.run_test(size=(120, 40)) as pilot:
         await run_to_end(pilot, "long")
         screen = app.screen
-        redraws = []
-        real_redraw = screen.redraw_window
+        redraws = []  # whole-window drawings
+        real_draw = screen._draw_window
 
         async def counted(lo, hi):
             redraws.append((lo, hi))
-            await real_redraw(lo, hi)
+            await real_draw(lo, hi)
 
-        screen.redraw_window = counted
+        screen._draw_window = counted
         steps = list(screen.query_one("Timeline").steps)
         path = [s for s in reversed(steps[:-1])] + steps[1:]  # to the first step, then back
         moves = 0
@@ -242,10 +243,12 @@ async def test_stepping_past_the_window_edge_draws_what_a_full_redraw_draws(olla
             assert step in drawn
             shown = [s for _, s, d, _ in got[0] if d]
             assert max(shown) == (want or steps[-1])
+            assert not redraws, step  # every move is a shift, none a whole redraw
             if window == (screen.window_lo, screen.window_hi):
                 continue  # the window did not move: nothing was drawn
             moves += 1
-            await real_redraw(screen.window_lo, screen.window_hi)
+            await screen.redraw_window(screen.window_lo, screen.window_hi)
+            redraws.clear()
             screen.conversation.show_until(screen.selected)  # as after any move
             screen.repl.show_until(screen.selected)
             await pilot.pause()
@@ -255,7 +258,6 @@ async def test_stepping_past_the_window_edge_draws_what_a_full_redraw_draws(olla
                 for x, y in zip(a, b):
                     assert x == y, (step, pane)
         assert moves >= 2 * (n - WINDOW) // (SHIFT_ROOM + 1)  # a move every few steps
-        assert not redraws  # every move was a shift, none a whole redraw
         # at the first step the question is drawn again
         screen.query_one("Timeline").select(steps[0])
         await until(pilot, lambda: screen.selected == steps[0])
@@ -264,3 +266,57 @@ async def test_stepping_past_the_window_edge_draws_what_a_full_redraw_draws(olla
         # shown from the top: no longer pinned to the bottom by the live view's anchor (which
         # scrolled content shorter than the pane to a negative offset)
         assert screen.conversation.scroll_y == 0 and screen.repl.scroll_y == 0
+
+
+async def test_back_to_live_between_two_slices_of_a_batch_shows_each_output_once(ollama):
+    """Looking back past the window's edge while a block prints, then End while the display is
+    between two slices of a batch (drawing slowed, as on a loaded machine): the window move
+    draws what the view has kept, and the rest of the batch is shown after it, once."""
+    import asyncio
+    from rlm_engine import events as ev
+    from app_helpers import ask, settle
+
+    live = WINDOW_STEPS + 3
+    replies = [Reply(text=f"Step {i}.\n```repl\nprint('step', {i})\n```\n")
+               for i in range(1, live)]
+    code = ("import time\ntime.sleep(1)\nfor k in range(30):\n    print('line', k, flush=True)\n"
+            "    time.sleep(0.01)\ntime.sleep(0.5)")
+    replies.append(Reply(text=f"Live.\n```repl\n{code}\n```\n"))
+    ollama.fake.script("root", replies + [Reply(text="FINAL(end)")])
+    app = make_app(max_iterations=live + 2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ask(pilot, "go")
+        screen = app.screen
+        await until(pilot, lambda: (b := screen.repl.find((0, live), 0)) is not None
+                    and b.state == "running")
+        timeline = screen.query_one("Timeline")
+        timeline.select((0, 2))  # the live step leaves the window
+        await until(pilot, lambda: screen.selected == (0, 2))
+        assert screen.window_hi is not None and screen.window_hi < (0, live)
+        real_show, real_frame, real_batch = screen._show, screen.next_frame, screen.show_events
+        shown, pressed, batch_outputs = [], [], [0]
+
+        async def show_events(run, r, batch):
+            shown.clear()
+            batch_outputs[0] = sum(isinstance(e, ev.CodeOutput) for e in batch)
+            await real_batch(run, r, batch)
+
+        async def slow_show(run, r, e):
+            if isinstance(e, ev.CodeOutput) and not screen._redrawing:
+                shown.append(e)
+                await asyncio.sleep(0.06)  # one output per 40 ms slice
+            await real_show(run, r, e)
+
+        async def frame():
+            if not pressed and 0 < len(shown) < batch_outputs[0]:  # more of the batch to come
+                pressed.append(len(shown))
+                timeline.select(None)  # End
+                await until(pilot, lambda: screen.selected is None)
+            await real_frame()
+
+        screen._show, screen.next_frame, screen.show_events = slow_show, frame, show_events
+        await until(pilot, lambda: app.session.current.done)
+        await settle(pilot)
+        assert pressed
+        block = screen.repl.find((0, live), 0)
+        assert block.output == "".join(f"line {k}\n" for k in range(30))

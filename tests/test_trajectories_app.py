@@ -105,11 +105,39 @@ async def test_help_on_the_replay_screen_shows_the_replay_keys():
         keys = app.screen.bindings_in_force
         assert ("p", "Play the run at its recorded pace / stop") in keys
         assert ("esc", "Cancel run") not in keys
+        replay_help = app.screen
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, ReplayScreen))
         await pilot.press("f1")  # the same keys again: the same (installed) help screen
         await until(pilot, lambda: isinstance(app.screen, HelpScreen))
-        assert app.screen.bindings_in_force == keys and app.screen is not session_help
+        assert app.screen is replay_help and app.screen is not session_help
+
+
+def palette_help(app):
+    """Run the palette's "Keys and commands" as the palette would over the current screen."""
+    command = next(c for c in app.get_system_commands(app.screen)
+                   if c.title == "Keys and commands")
+    command.callback()
+
+
+async def test_help_from_the_palette_shows_the_keys_of_the_screen_below_and_opens_once():
+    from rlm_tui.screens.modals import HelpScreen
+    app = make_app(model="nothing-needed")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await open_replay(pilot, app, RLMS_LOG)
+        palette_help(app)
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        keys = app.screen.bindings_in_force
+        assert ("p", "Play the run at its recorded pace / stop") in keys
+        assert not any(k == "esc" and "cancel" in d for k, d in keys)  # Esc closes a replay
+        # asked again over the open help (whose keys differ from the session's): the app
+        # stays up (it used to uninstall the help on the stack and exit) and help is open once
+        palette_help(app)
+        await pilot.pause()
+        assert app.is_running
+        assert sum(isinstance(s, HelpScreen) for s in app.screen_stack) == 1
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ReplayScreen))
 
 
 async def test_an_earlier_step_is_shown_from_the_top_of_each_pane():
@@ -126,6 +154,25 @@ async def test_an_earlier_step_is_shown_from_the_top_of_each_pane():
             assert pane.scroll_y == 0
             first = next(c for c in pane.children if c.display)
             assert first.region.y - pane.region.y <= 2  # the border and a margin above it
+
+
+async def test_the_replay_status_line_keeps_its_hints_after_a_window_move(ollama):
+    """Drawing steps again (a window move, a redraw) does not replace the status line with
+    the run's own end status: the replay's hints stay."""
+    n = 20
+    replies = [Reply(text=f"Step {i}.\n```repl\nprint('step', {i})\n```\n") for i in range(1, n)]
+    ollama.fake.script("root", replies + [Reply(text="FINAL(end)")])
+    app = make_app(max_iterations=n + 1)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_to_end(pilot, "q")
+        screen = await open_replay(pilot, app, app.session.current.trajectory_path)
+        assert screen.status_text.startswith("replay (read-only)")
+        timeline = screen.query_one(Timeline)
+        for step in ((0, 3), None):  # back past the window's edge (a jump), then End
+            timeline.select(step)
+            await until(pilot, lambda step=step: screen.selected == step)
+            await pilot.pause()
+            assert screen.status_text.startswith("replay (read-only)"), step
 
 
 async def test_a_truncated_trajectory_opens_with_a_warning(ollama, tmp_path):

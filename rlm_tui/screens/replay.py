@@ -25,6 +25,7 @@ SPEEDS = (1, 2, 4, 8, 16, 0)  # 0: instant
 
 
 class ReplayScreen(RunView):
+    HELP_EXTRA = [("[ ]", "step through iterations")] + RunView.HELP_EXTRA[1:]
     BINDINGS = [
         Binding("escape,q", "close", "Close", id="close_replay"),
         Binding("p", "play", "Play", id="replay_play"),

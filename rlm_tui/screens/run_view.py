@@ -115,6 +115,11 @@ class RunView(Screen):
     ]
 
     status_text = ""
+    # for the help screen: keys that no binding describes
+    HELP_EXTRA = [("[ ]", "step through iterations (in the input box too, while it is empty)"),
+                  ("alt+← alt+→", "step through iterations, whatever has focus"),
+                  ("tab / shift+tab", "move focus between panes and items"),
+                  ("← → / end", "in the timeline: step, back to live")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -251,9 +256,9 @@ class RunView(Screen):
     # -- events to panes -------------------------------------------------------------------
     async def show_event(self, run, r: int, e: ev.Event, keep: bool = True) -> None:
         """Show one event of run `r` (keeping it for redraws when `keep`)."""
-        if keep:
-            self.keep(r, e)
-        async with self._draw:
+        async with self._draw:  # kept and shown together: a redraw between would show it twice
+            if keep:
+                self.keep(r, e)
             await self._show(run, r, e)
 
     async def show_events(self, run, r: int, batch: list[ev.Event]) -> None:
@@ -262,8 +267,6 @@ class RunView(Screen):
         the batch ends are not drawn at all: only the timeline learns of them, and they are
         drawn when stepped to, like any step outside the window."""
         batch = coalesce(batch)
-        for e in batch:
-            self.keep(r, e)
         cutoff: Optional[Step] = None
         if self.selected is None and self.window_hi is None:
             starts = [(r, e.iteration) for e in batch
@@ -284,7 +287,10 @@ class RunView(Screen):
                         more = False
                         break
                     try:
+                        # kept when shown, not before: a window move between two slices
+                        # draws what is kept, and the rest of the batch would come twice
                         async with self._draw:
+                            self.keep(r, e)
                             step = self._step_of(run, r, e)
                             if cutoff is not None and step is not None and step < cutoff:
                                 self._timeline_only(timeline, r, e)
@@ -399,7 +405,7 @@ class RunView(Screen):
             await conv.add(Notice("cancelled: what the run had so far stays above", "cancel"),
                            r, it)
             timeline.mark((r, it), "failed")
-        elif isinstance(e, ev.RunFinished) and r == len(self.runs) - 1:
+        elif isinstance(e, ev.RunFinished) and r == len(self.runs) - 1 and not self._redrawing:
             tokens = e.usage.total_tokens
             self.set_status(f"{e.status} · {plural(e.iterations, 'iteration')} · "
                             f"{e.total_time:.1f} s · "
@@ -510,68 +516,79 @@ class RunView(Screen):
         """Make the window hold `step` (None: the newest). A step just past an edge moves the
         window a few steps: their widgets are drawn and as many at the other end dropped (a
         window's worth at each edge cost 80-300 ms, benchmarks/tmux_keys.py); a jump further
-        away draws the window around it anew."""
-        shifted = self.window_shifted(step)
-        if shifted is None:
-            await self.redraw(step)
-            return
-        lo, hi = shifted
+        away draws the window around it anew. The window is worked out under the drawing
+        lock: an event shown meanwhile may have slid it."""
+        async with self._draw:
+            shifted = self.window_shifted(step)
+            with self.app.batch_update():
+                if shifted is None:
+                    await self._draw_window(*self.window_around(step))
+                else:
+                    await self._move_to(*shifted)
+
+    async def _move_to(self, lo: Step, hi: Optional[Step]) -> None:
+        """Move the drawn window to lo..hi, which overlaps it (the drawing lock held)."""
         old_lo, old_hi = self.window_lo, self.window_hi
 
         def fresh(s: Step) -> bool:
             return lo <= s and (hi is None or s <= hi) and not (
                 old_lo <= s and (old_hi is None or s <= old_hi))
 
-        async with self._draw:
-            with self.app.batch_update():
-                self.window_lo, self.window_hi = lo, hi
-                await self.conversation.drop_outside(lo, hi)
-                await self.repl.drop_outside(lo, hi)
-                self._redrawing = True
-                try:
-                    for r, run in enumerate(self.runs):
-                        if hi is not None and (r, 0) > hi:
-                            break
-                        # an event without a step of its own (a sub-call's, a child run's)
-                        # belongs to the step of the root event before it
-                        owner: Optional[Step] = None
-                        for e in self.events_of(r):
-                            step_of = self._step_of(run, r, e)
-                            if step_of is not None:
-                                owner = step_of
-                            if owner is not None and fresh(owner):
-                                await self._show(run, r, e)
-                finally:
-                    self._redrawing = False
-                await self._show_folded()
-                await self.conversation.flush()
-                for block in self.repl.blocks.values():
-                    block.flush()
-                await self._close_interrupted(fresh)
+        self.window_lo, self.window_hi = lo, hi
+        await self.conversation.drop_outside(lo, hi)
+        await self.repl.drop_outside(lo, hi)
+        self._redrawing = True
+        try:
+            for r, run in enumerate(self.runs):
+                if hi is not None and (r, 0) > hi:
+                    break
+                # an event without a step of its own (a sub-call's, a child run's) belongs
+                # to the step of the root event before it
+                owner: Optional[Step] = None
+                for e in self.events_of(r):
+                    step_of = self._step_of(run, r, e)
+                    if step_of is not None:
+                        owner = step_of
+                    if owner is not None and fresh(owner):
+                        await self._show(run, r, e)
+        finally:
+            self._redrawing = False
+        await self._show_folded()
+        await self._flush_panes()
+        await self._close_interrupted(fresh)
 
     async def redraw(self, around: Optional[Step]) -> None:
         """Draw the panes anew for the window around `around` (None: the newest steps)."""
-        await self.redraw_window(*self.window_around(around))
+        async with self._draw:
+            with self.app.batch_update():
+                await self._draw_window(*self.window_around(around))
 
     async def redraw_window(self, lo: Step, hi: Optional[Step]) -> None:
         """Draw the panes anew for the window lo..hi."""
         # layout and painting held until the window is drawn: one layout, not one per widget
         async with self._draw:
             with self.app.batch_update():
-                await self._clear_panes(lo, hi)
-                self._redrawing = True
-                try:
-                    for r, run in enumerate(self.runs):
-                        if self.window_hi is not None and (r, 0) > self.window_hi:
-                            break
-                        for e in self.events_of(r):
-                            await self._show(run, r, e)
-                finally:
-                    self._redrawing = False
-                await self.conversation.flush()
-                for block in self.repl.blocks.values():
-                    block.flush()
-                await self._close_interrupted()
+                await self._draw_window(lo, hi)
+
+    async def _draw_window(self, lo: Step, hi: Optional[Step]) -> None:
+        """Clear the panes and draw the window lo..hi (the drawing lock held)."""
+        await self._clear_panes(lo, hi)
+        self._redrawing = True
+        try:
+            for r, run in enumerate(self.runs):
+                if self.window_hi is not None and (r, 0) > self.window_hi:
+                    break
+                for e in self.events_of(r):
+                    await self._show(run, r, e)
+        finally:
+            self._redrawing = False
+        await self._flush_panes()
+        await self._close_interrupted()
+
+    async def _flush_panes(self) -> None:
+        await self.conversation.flush()
+        for block in self.repl.blocks.values():
+            block.flush()
 
     async def _close_interrupted(self, drawn_now=lambda step: True) -> None:
         """A recorded run that stops without its closing events: its open blocks end with

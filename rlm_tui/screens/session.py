@@ -35,6 +35,9 @@ from .run_view import RunView
 
 
 class SessionScreen(RunView):
+    HELP_EXTRA = RunView.HELP_EXTRA[:2] + [
+        ("esc", "cancel the run; else back to live; else back to the input")
+    ] + RunView.HELP_EXTRA[2:]
     BINDINGS = [
         Binding("escape", "cancel", "Cancel run", id="cancel"),
         Binding("ctrl+c", "cancel_or_copy", "Cancel run / copy selection", show=False,

@@ -128,6 +128,10 @@ class AssistantMessage(Step, Vertical, can_focus=True):
         self._thinking_clip = StreamClip()
         self._pending = ""
         self._pending_thinking = ""
+        # the thinking fold and its text, made when thinking first arrives (held here, not
+        # queried: a flush may come while the fold's mount is still under way)
+        self._fold: Optional[Collapsible] = None
+        self._thinking_view: Optional[Static] = None
         self._segment = ""  # the text of the segment being written into
         self._segments: list[Segment] = []
         self._lines = 0
@@ -172,17 +176,17 @@ class AssistantMessage(Step, Vertical, can_focus=True):
     async def flush(self) -> None:
         if self._pending_thinking:
             self._pending_thinking = ""
-            folds = self.query(Collapsible)
-            if folds:
-                fold = folds.first()
-            else:  # the first thinking: the fold goes above the reply
-                fold = Collapsible(Static("", classes="thinking-text"), title="thinking",
-                                   collapsed=True, classes="thinking")
-                await self.mount(fold, before=0)
             chars = sum(map(len, self.thinking_parts))
-            fold.title = f"thinking ({chars:,} chars)"
-            fold.query_one(".thinking-text", Static).update(
-                Text(self._thinking_shown, style="dim"))
+            shown = Text(self._thinking_shown, style="dim")
+            if self._fold is None or self._thinking_view is None:
+                # the first thinking: the fold goes above the reply
+                self._thinking_view = Static(shown, classes="thinking-text")
+                self._fold = Collapsible(self._thinking_view, title=f"thinking ({chars:,} chars)",
+                                         collapsed=True, classes="thinking")
+                await self.mount(self._fold, before=0)
+            else:
+                self._fold.title = f"thinking ({chars:,} chars)"
+                self._thinking_view.update(shown)
         if self._pending:
             chunk, self._pending = self._pending, ""
             await self._write(chunk)

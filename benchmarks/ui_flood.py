@@ -90,6 +90,24 @@ def watch_frames(app) -> list:
     return frames
 
 
+def time_flushes(app) -> list:
+    """Time each flush of the running blocks' output into their logs (wrappers on the
+    instances, for measuring only)."""
+    times: list = []
+    for block in app.screen.repl.blocks.values():
+        flush = block.flush
+
+        def timed(flush=flush, block=block) -> None:
+            if not block._pending:
+                return flush()
+            start = time.perf_counter()
+            flush()
+            times.append(time.perf_counter() - start)
+
+        block.flush = timed
+    return times
+
+
 async def f1_once(pilot, app, frames: list) -> tuple[float, float]:
     """(first frame of the help screen sent to the terminal, help current and settled) after
     F1, in seconds."""
@@ -142,6 +160,7 @@ async def measure(key: str, presses: int) -> None:
         else:
             if key == "stdout":
                 await wait_for(lambda: any(b.output for b in app.screen.repl.blocks.values()))
+                flushes = time_flushes(app)
             else:
                 await wait_for(lambda: any(getattr(m, "chars", len(m.text))
                                            for m in app.screen.query(AssistantMessage)))
@@ -158,6 +177,10 @@ async def measure(key: str, presses: int) -> None:
             print(f"{name:20s} {run.result.status:9s} shown finished after {elapsed:6.2f} s; "
                   f"worst event-loop stall {max(gaps, default=0) * 1000:6.0f} ms; "
                   f"F1 -> help median {med}")
+            if key == "stdout" and flushes:
+                print(f"{'':20s} the block's output log: median {statistics.median(flushes) * 1000:.1f}"
+                      f" ms per flush (of {len(flushes)} with output), worst "
+                      f"{max(flushes) * 1000:.1f} ms")
     server.stop()
 
 

@@ -18,7 +18,7 @@ window around the chosen step. Both pass the events of the steps to draw through
 `_show` (a recorded run has its events; for a live run the view keeps them, without the
 streamed deltas, which the reply's own event repeats, and with each block's output kept up
 to `KEEP_OUTPUT_CHARS` for redrawing). Widget count and the cost of showing one event so
-stay flat however long the run is.
+stay flat however long the run is. Which steps a window holds is worked out in window.py.
 """
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ from rlm_engine import events as ev
 from rlm_engine import parsing
 
 from ..figures import iteration_label, plural
+from ..window import (WINDOW, Step, in_window, window_around, window_holds, window_of,
+                      window_shifted, window_slid)
+from ..window import SHIFT_ROOM as SHIFT_ROOM  # re-exported: it was defined here
 from ..widgets.app_header import AppHeader
 from ..widgets.conversation import (
     AssistantMessage, Conversation, FeedbackNote, FinalAnswerView, Notice, UserMessage)
@@ -47,12 +50,9 @@ from ..widgets.usage import UsagePanel
 from ..widgets.variables import VariablesTable
 from .modals import TextViewer
 
-WINDOW = 12  # timeline steps that have widgets at once
 STREAM_PARSE_CHARS = 200_000  # replies up to this long show their code while streaming
 SLICE_SECONDS = 0.04  # of event handling between two frames
-SHIFT_ROOM = 3  # steps drawn beyond the one stepped to, when stepping past the window's edge
 KEEP_OUTPUT_CHARS = 200_000  # per block, of a live run's output kept for redrawing
-Step = tuple[int, int]
 
 
 def _stopping() -> bool:
@@ -329,7 +329,7 @@ class RunView(Screen):
         return None if it is None else (r, it)
 
     def in_window(self, step: Step) -> bool:
-        return self.window_lo <= step and (self.window_hi is None or step <= self.window_hi)
+        return in_window(self.window_lo, self.window_hi, step)
 
     async def _show(self, run, r: int, e: ev.Event) -> None:
         if e.depth:  # a child run (rlm_query): a tree under the call that started it
@@ -417,16 +417,13 @@ class RunView(Screen):
         """A new step while following: it joins the window; when the window is full, the
         oldest step's widgets go (following live), or, when an earlier step is being looked
         at, the window stops growing and later steps wait for End or a step to them."""
-        steps = self.query_one(Timeline).steps
-        drawn = [s for s in steps if s >= self.window_lo]
-        if step not in steps:
-            drawn.append(step)
-        if len(drawn) <= WINDOW:
+        slid = window_slid(self.query_one(Timeline).steps, self.window_lo, step,
+                           following=self.selected is None)
+        if slid is None:
             return
-        if self.selected is not None:  # looking back: keep what is drawn
-            self.window_hi = drawn[-2]
+        self.window_lo, self.window_hi = slid
+        if self.window_hi is not None:  # looking back: keep what is drawn
             return
-        self.window_lo = drawn[-WINDOW]
         await self.conversation.drop_outside(self.window_lo, None)
         await self.repl.drop_outside(self.window_lo, None)
         await self._show_folded()
@@ -456,47 +453,24 @@ class RunView(Screen):
             conv = self.conversation
             await conv.mount(self._folded, before=0 if conv.children else None)
 
+    # the window's rules are in window.py; these apply them to this view's timeline and window
     def window_around(self, step: Optional[Step]) -> tuple[Step, Optional[Step]]:
         """The window that holds `step` (None: the newest) with room on both sides."""
-        steps = self.query_one(Timeline).steps
-        if len(steps) <= WINDOW:
-            return (0, 0), None
-        here = len(steps) - 1 if step is None or step not in steps else steps.index(step)
-        hi = min(len(steps) - 1, max(here + WINDOW // 2, WINDOW - 1))
-        return self._window(steps, hi - WINDOW + 1, hi)
+        return window_around(self.query_one(Timeline).steps, step)
 
     @staticmethod
     def _window(steps: list[Step], lo: int, hi: int) -> tuple[Step, Optional[Step]]:
-        """The window of timeline steps lo..hi (indexes): from the question of lo's run when
-        lo is that run's first step, to the newest (None) when hi is the last."""
-        first = lo == 0 or steps[lo - 1][0] != steps[lo][0]
-        return ((steps[lo][0], 0) if first else steps[lo],
-                None if hi == len(steps) - 1 else steps[hi])
+        """The window of timeline steps lo..hi (indexes)."""
+        return window_of(steps, lo, hi)
 
     def window_shifted(self, step: Optional[Step]) -> Optional[tuple[Step, Optional[Step]]]:
         """The window moved just far enough to hold `step` (None: the newest) and SHIFT_ROOM
         steps beyond it, or None when that window would not overlap the drawn one (a jump)."""
-        steps = self.query_one(Timeline).steps
-        if len(steps) <= WINDOW or (step is not None and step not in steps):
-            return None
-        here = len(steps) - 1 if step is None else steps.index(step)
-        drawn = [i for i, s in enumerate(steps) if self.in_window(s)]
-        if not drawn:
-            return None
-        if here < drawn[0]:
-            lo = max(0, here - SHIFT_ROOM)
-            hi = min(len(steps) - 1, lo + WINDOW - 1)
-        else:
-            hi = min(len(steps) - 1, here + SHIFT_ROOM)
-            lo = max(0, hi - WINDOW + 1)
-        if hi < drawn[0] or lo > drawn[-1]:
-            return None
-        return self._window(steps, lo, hi)
+        return window_shifted(self.query_one(Timeline).steps, step,
+                              self.window_lo, self.window_hi)
 
     def window_holds(self, step: Optional[Step]) -> bool:
-        if step is None:
-            return self.window_hi is None
-        return self.in_window(step)
+        return window_holds(self.window_lo, self.window_hi, step)
 
     async def clear_panes(self) -> None:
         """Empty conversation and REPL panes, the window open from the start."""

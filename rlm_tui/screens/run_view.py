@@ -24,7 +24,6 @@ stay flat however long the run is. Which steps a window holds is worked out in w
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from typing import Any, Optional
 
@@ -48,53 +47,14 @@ from ..widgets.repl_view import ReplView, SubCallView
 from ..widgets.timeline import Timeline
 from ..widgets.usage import UsagePanel
 from ..widgets.variables import VariablesTable
+# coalesce and fork_notice were defined here and are still imported from here
+from .event_display import coalesce, fork_notice, step_of
+from .event_display import stopping as _stopping
 from .modals import TextViewer
 
 STREAM_PARSE_CHARS = 200_000  # replies up to this long show their code while streaming
 SLICE_SECONDS = 0.04  # of event handling between two frames
 KEEP_OUTPUT_CHARS = 200_000  # per block, of a live run's output kept for redrawing
-
-
-def _stopping() -> bool:
-    """Whether the running task itself is being cancelled (Python 3.11+ can tell; before
-    that every cancellation counts as one)."""
-    task = asyncio.current_task()
-    cancelling = getattr(task, "cancelling", None)
-    return task is None or cancelling is None or cancelling() > 0
-
-
-def coalesce(batch: list[ev.Event]) -> list[ev.Event]:
-    """Streamed deltas that arrived together become one (one update per frame, not one
-    per chunk: a reply streamed in 64-byte chunks is hundreds of thousands of them)."""
-    out: list[ev.Event] = []
-    parts: list[str] = []
-    for e in batch:
-        last = out[-1] if out else None
-        if isinstance(e, (ev.TokenDelta, ev.ThinkingDelta)) and type(last) is type(e) \
-                and last.run_id == e.run_id and last.iteration == e.iteration:  # type: ignore[union-attr]
-            if not parts:
-                parts.append(last.text)  # type: ignore[union-attr]
-            parts.append(e.text)
-            continue
-        if parts:
-            out[-1] = dataclasses.replace(out[-1], text="".join(parts))  # type: ignore[arg-type]
-            parts = []
-        out.append(e)
-    if parts:
-        out[-1] = dataclasses.replace(out[-1], text="".join(parts))  # type: ignore[arg-type]
-    return out
-
-
-def fork_notice(e: "ev.ForkRestored | ev.ForkDiverged") -> Notice:
-    if isinstance(e, ev.ForkDiverged):
-        from rlm_engine.fork import where
-
-        return Notice(f"the rebuild diverged {where(e.iteration, e.index)}: {e.what}"
-                      + (f"\n{e.diff}" if e.diff else ""), "cancel")
-    return Notice(f"── forked here: iterations 1–{e.iteration} were rebuilt from the recording "
-                  f"({e.blocks} block(s) re-run, {e.served_calls} sub-call(s) served); what "
-                  f"follows is new ──" if e.iteration else
-                  "── forked: started again from the question; what follows is new ──", "fork")
 
 
 class RunView(Screen):
@@ -316,17 +276,7 @@ class RunView(Screen):
         except asyncio.TimeoutError:
             pass
 
-    @staticmethod
-    def _step_of(run, r: int, e: ev.Event) -> Optional[Step]:
-        """The timeline step an event of the root run belongs to (None: no one step)."""
-        if e.depth:
-            return None
-        if isinstance(e, ev.RunStarted):
-            return (r, 0)
-        if isinstance(e, (ev.RunFailed, ev.RunCancelled)):
-            return (r, len(run.state.iterations))
-        it = getattr(e, "iteration", None)
-        return None if it is None else (r, it)
+    _step_of = staticmethod(step_of)  # the step an event belongs to (event_display.py)
 
     def in_window(self, step: Step) -> bool:
         return in_window(self.window_lo, self.window_hi, step)

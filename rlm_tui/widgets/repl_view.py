@@ -29,6 +29,15 @@ MAX_LINES = 1000  # of a block's output in its log, once it ends
 LIVE_LINES = 100  # of a flood's flush shown while the block runs
 
 
+def styled_lines(pieces) -> list[Text]:
+    """(stream, text) pieces as lines, stderr in red; a final newline ends the last line."""
+    out = Text()
+    for stream, text in pieces:
+        out.append(text, style="red" if stream == "stderr" else "")
+    lines = out.split("\n", allow_blank=True)
+    return lines[:-1] if out.plain.endswith("\n") else lines
+
+
 class OutputTail:
     """The last `keep` lines of a block's output, kept as the chunks it arrived in (adding
     one is cheap), and how many lines there were in all."""
@@ -55,12 +64,7 @@ class OutputTail:
             newlines += chunk[2]
             if newlines > n:
                 break
-        out = Text()
-        for stream, text, _ in reversed(picked):
-            out.append(text, style="red" if stream == "stderr" else "")
-        lines = out.split("\n", allow_blank=True)
-        if out.plain.endswith("\n"):
-            lines = lines[:-1]
+        lines = styled_lines((stream, text) for stream, text, _ in reversed(picked))
         total = self.lines + (0 if not self.chunks or self.chunks[-1][1].endswith("\n") else 1)
         lines = lines[-n:]
         return lines, total - len(lines)
@@ -234,12 +238,7 @@ class BlockView(Step, Vertical, can_focus=True):
             self._gapped = True  # a flood: its newest lines, until the block ends
             self._draw_tail(log, LIVE_LINES)
             return
-        out = Text()
-        for stream, text in pending:
-            out.append(text, style="red" if stream == "stderr" else "")
-        lines = out.split("\n", allow_blank=True)
-        if out.plain.endswith("\n"):
-            lines = lines[:-1]
+        lines = styled_lines(pending)
         if lines:  # one write for the lot: each write is rendered on its own
             log.write(Text("\n").join(lines))
 

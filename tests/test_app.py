@@ -172,7 +172,10 @@ async def test_cancel_stops_the_run_and_keeps_what_it_had(ollama):
     async with app.run_test(size=(160, 48)) as pilot:
         await ask(pilot, "q")
         screen = app.screen
-        await until(pilot, lambda: any(m.text for m in screen.query(AssistantMessage)))
+        # Esc once the reply is under way (not after its first 6-character chunk: pressed
+        # that early, the run was cancelled with "thinki" and the check below failed by timing)
+        await until(pilot, lambda: any(len(m.text) >= len("thinking out loud")
+                                       for m in screen.query(AssistantMessage)))
         await pilot.press("escape")
         await until(pilot, lambda: app.session.current.done)
         await settle(pilot)

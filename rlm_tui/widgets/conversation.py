@@ -356,14 +356,22 @@ class Notice(Step, Static):
         return "message", self.text
 
 
-def first_after(items, step: tuple[int, int]):
-    """The first of `items` (in order) that belongs to a later step than `step`: where an item
-    of `step` goes. None (the end) in the usual case, found without a scan."""
-    last = items[-1] if items else None
-    if last is None or (isinstance(last, Step) and last.run_idx >= 0 and last.step <= step):
+def first_after(items, at, key):
+    """The first of `items` (in order) whose key is past `at`: where an item keyed `at` goes
+    (None: at the end). Items whose key is None keep no order. The usual case, appending, is
+    found without a scan. Serves the conversation (keyed by step) and the REPL pane (by step
+    and block index) when a window grows backwards."""
+    if not items:
         return None
-    return next((c for c in items if isinstance(c, Step) and c.run_idx >= 0
-                 and c.step > step), None)
+    last = key(items[-1])
+    if last is not None and last <= at:
+        return None
+    return next((c for c in items if (k := key(c)) is not None and k > at), None)
+
+
+def step_key(item) -> Optional[tuple[int, int]]:
+    """An item's step, for ordering (None: an untagged item or the folded-steps note)."""
+    return item.step if isinstance(item, Step) and item.run_idx >= 0 else None
 
 
 class Conversation(VerticalScroll):
@@ -392,7 +400,7 @@ class Conversation(VerticalScroll):
         item.display = self.limit is None or item.step <= self.limit
         if isinstance(item, AssistantMessage):
             self.messages[item.step] = item
-        await self.mount(item, before=first_after(self.children, item.step))
+        await self.mount(item, before=first_after(self.children, item.step, step_key))
         return item
 
     async def clear(self) -> None:

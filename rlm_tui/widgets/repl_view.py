@@ -22,7 +22,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Collapsible, RichLog, Static
 
 from .clip import StreamClip
-from .conversation import Step
+from .conversation import Step, first_after
 from .spinner import spinner_now
 
 MAX_LINES = 1000  # of a block's output in its log, once it ends
@@ -322,17 +322,11 @@ class ReplView(VerticalScroll):
             found.tag(*step)
             found.display = self.limit is None or step <= self.limit
             self.blocks[key] = found
-            later = [v for v in self.children if isinstance(v, BlockView)
-                     and (v.step, v.index) > key] if self._extending(key) else []
-            self._mounting[key] = self.mount(found, before=later[0] if later else None)
+            later = first_after(self.children, key, lambda v: (v.step, v.index)
+                                if isinstance(v, BlockView) else None)
+            self._mounting[key] = self.mount(found, before=later)
         await self._mounted(found)
         return found
-
-    def _extending(self, key: tuple[tuple[int, int], int]) -> bool:
-        """Whether a block of `key` goes before others (the window is being extended
-        backwards); not in the usual case, which needs no scan."""
-        last = self.children[-1] if self.children else None
-        return isinstance(last, BlockView) and (last.step, last.index) > key
 
     async def _mounted(self, view: BlockView) -> None:
         """Wait until `view`'s mount (started by `block`) is complete."""
